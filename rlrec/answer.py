@@ -83,7 +83,8 @@ class ParsedAnswer:
 
 
 def _clean(value: str) -> str:
-    return re.sub(r"\s+", " ", value).strip().strip(";,").strip()
+    # Trailing separators belong to the format, not the value ("Item title: Milk; Category L1: …").
+    return re.sub(r"[\s;,]+$", "", re.sub(r"\s+", " ", value).strip())
 
 
 def _parse_fields(text: str) -> tuple[str, tuple[str, ...]]:
