@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping
 
 from rlrec.answer import format_answer
 
@@ -135,6 +135,11 @@ class InteractionLog:
     profiles: dict[str, UserProfile] = field(default_factory=dict)
     skipped: Counter = field(default_factory=Counter)
     description: str = ""
+    # Seconds per unit of ``Interaction.time`` (1 for unix timestamps, 86400 when time counts days).
+    time_unit_s: float = 1.0
+    # Profile fields derived from behaviour (e.g. Instacart has no demographics). Called with the static
+    # profile and the events strictly before a target, so nothing after the target leaks into its prompt.
+    dynamic_profile: Callable[[UserProfile, Sequence[Interaction], Catalog], UserProfile] | None = None
 
     def __post_init__(self) -> None:
         for events in self.histories.values():
@@ -154,3 +159,8 @@ class InteractionLog:
 
     def profile(self, user_id: str) -> UserProfile:
         return self.profiles.get(user_id) or UserProfile(user_id)
+
+    def profile_at(self, user_id: str, past: Sequence[Interaction]) -> UserProfile:
+        """Profile as known just before a target: static fields plus fields derived from ``past`` only."""
+        static = self.profile(user_id)
+        return self.dynamic_profile(static, past, self.catalog) if self.dynamic_profile else static
