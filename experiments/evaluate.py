@@ -1,0 +1,48 @@
+"""Evaluate a checkpoint on the test split: Taiji Table 1/3 metrics, semantic cosine, health, bootstrap CIs.
+
+    python -m experiments.evaluate                                   # the configured policy (model.policy)
+    python -m experiments.evaluate eval.checkpoint=runs/.../rl eval.label=rl
+    python -m experiments.evaluate eval=sampled eval.max_examples=200 experiment=quick
+
+Writes ``<run_dir>/eval/<label>/{eval_metrics.json, eval_metrics.md, completions.jsonl}`` and the run
+summary (``eval/<label>/<metric>``, ``objective/<name>``). Title_Hit-Rate@K, CTCVR and the health metrics
+need the simulator artifact (``python -m experiments.build_simulator``); without it they are skipped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import hydra
+from omegaconf import DictConfig
+
+from experiments import stages
+from experiments.common import setup
+from rlrec.eval.session import run_evaluation
+from rlrec.logging import build_logger
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    config, run_dir = setup(cfg)
+    prepared = stages.data(config)
+    if config.eval.split not in prepared.splits:
+        raise ValueError(f"eval.split={config.eval.split!r} is not a split; choose one of {sorted(prepared.splits)}")
+    logger = build_logger(config.logger, run_dir, dataclasses.asdict(config))
+    try:
+        result = run_evaluation(
+            config,
+            prepared.splits[config.eval.split],
+            prepared.log.catalog,
+            prepared.log.interactions(),
+            run_dir,
+            logger,
+        )
+    finally:
+        logger.close()
+    print(result.to_markdown())
+    print(f"run dir: {run_dir}")
+
+
+if __name__ == "__main__":
+    main()
