@@ -1,0 +1,1 @@
+"""Reward infrastructure: base class and registry, parameters, statistics, shared resources, reward sets."""

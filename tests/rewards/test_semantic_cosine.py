@@ -1,0 +1,120 @@
+"""``semantic_cosine`` (Taiji Eq. 3) on an embedder with chosen vectors, plus one check on the real MiniLM."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from reward_toys import completion, with_table_embedder
+
+from rewards import EmbeddingCache, make_reward
+from rewards.semantic_cosine import rowwise_cosine
+
+BANANA = "Item title: Banana; Category L1: Produce; Category L2: Fresh Fruits"
+APPLE = "Item title: Apple; Category L1: Produce; Category L2: Fresh Fruits"
+MILK = "Item title: Milk; Category L1: Dairy"
+ANTI = "Item title: Anti"
+TABLE = {BANANA: [2.0, 0.0, 0.0], APPLE: [1.0, 1.0, 0.0], MILK: [0.0, 0.0, 5.0], ANTI: [-1.0, 0.0, 0.0]}
+
+
+def test_rowwise_cosine():
+    a = np.array([[1.0, 0.0], [0.6, 0.8]])
+    b = np.array([[0.0, 1.0], [0.6, 0.8]])
+    assert rowwise_cosine(a, b) == pytest.approx([0.0, 1.0])
+
+
+def test_hand_computed_cosines_and_unparseable(resources):
+    embedder = with_table_embedder(resources, TABLE)
+    reward = make_reward("semantic_cosine", resources=resources)
+    completions = [
+        completion("Banana", ("Produce", "Fresh Fruits")),
+        completion("Apple", ("Produce", "Fresh Fruits")),
+        completion("Milk", ("Dairy",)),
+        completion("Anti"),
+        "<think>no answer</think>",
+    ]
+    values = reward(["p"] * 5, completions, target_text=[BANANA] * 5)
+    assert values[:4] == pytest.approx([1.0, 1 / math.sqrt(2), 0.0, -1.0])
+    assert values[4] is None
+    # one batched encode call, each distinct string once
+    assert len(embedder.calls) == 1 and sorted(embedder.calls[0]) == sorted(TABLE)
+    stats = reward.stats.pop("semantic_cosine")
+    assert stats["reward/semantic_cosine/unparseable"] == 1.0
+    assert stats["reward/semantic_cosine/nan_frac"] == pytest.approx(0.2)
+
+
+def test_cache_hits_are_counted_and_nothing_is_encoded_twice(resources):
+    embedder = with_table_embedder(resources, TABLE)
+    reward = make_reward("semantic_cosine", resources=resources)
+    group = [completion("Banana", ("Produce", "Fresh Fruits")), completion("Apple", ("Produce", "Fresh Fruits"))] * 2
+    reward(["p"] * 4, group, target_text=[BANANA] * 4)
+    # answers: Banana (miss), Apple (miss), then 2 in-batch repeats (hits); targets: 1 miss + 3 repeats (hits).
+    # The Banana answer and target are the same string: the target side finds it encoded (hit), so 4 hits of 4.
+    first = reward.extra_stats()
+    assert first["answer_cache_hit_rate"] == pytest.approx(2 / 4)
+    assert first["target_cache_hit_rate"] == pytest.approx(4 / 4)
+    reward(["p"] * 4, group, target_text=[BANANA] * 4)
+    assert len(embedder.calls) == 1  # the second step encodes nothing
+    assert reward.extra_stats()["cache_hit_rate"] == 1.0
+    assert reward.extra_stats() == {}  # reset on read
+
+
+def test_raw_mode_embeds_the_answer_text_as_generated(resources):
+    raw = "Item title:  Banana ;Category L1: Produce"
+    with_table_embedder(resources, {raw: [1.0, 1.0, 0.0], BANANA: [1.0, 0.0, 0.0]})
+    reward = make_reward("semantic_cosine", {"text": "raw"}, resources=resources)
+    assert reward(["p"], [f"<think>t</think><answer>{raw}</answer>"], target_text=[BANANA]) == [
+        pytest.approx(1 / math.sqrt(2))
+    ]
+
+
+def test_two_rewards_share_one_cache(resources):
+    with_table_embedder(resources, TABLE)
+    a = make_reward("semantic_cosine", resources=resources)
+    b = make_reward("semantic_cosine", {"cache_size": 5}, resources=resources, term="semantic_cosine_2")
+    assert a.cache is b.cache
+
+
+def test_embedding_cache_is_lru_bounded():
+    from reward_toys import TableEmbedder
+
+    cache = EmbeddingCache(TableEmbedder(TABLE), max_items=2)
+    cache.embed([BANANA, APPLE])
+    cache.embed([BANANA])  # Banana becomes most recent
+    cache.embed([MILK])  # evicts Apple
+    assert BANANA in cache and MILK in cache and APPLE not in cache and len(cache) == 2
+    vectors, hit = cache.embed([BANANA, ANTI, ANTI])
+    assert hit.tolist() == [True, False, True]
+    assert np.linalg.norm(vectors, axis=1) == pytest.approx([1.0, 1.0, 1.0])
+
+
+def test_real_minilm_scores_identity_as_one_and_related_above_unrelated(config):
+    from rewards import Resources
+
+    reward = make_reward("semantic_cosine", resources=Resources(config))
+    values = reward(
+        ["p"] * 3,
+        [completion("Banana", ("Produce", "Fresh Fruits")), completion("Apple", ("Produce", "Fresh Fruits")),
+         completion("Motor Oil 5W-30", ("Automotive", "Engine"))],
+        target_text=[BANANA] * 3,
+    )
+    assert values[0] == pytest.approx(1.0, abs=1e-5)
+    assert values[0] > values[1] > values[2]
+
+
+def test_warm_catalog_makes_exact_catalogue_answers_hits(resources, catalog, tmp_path):
+    from reward_toys import HashEmbedder
+
+    from rewards.core.resources import embeddings_key
+
+    resources.config.simulator.cache_dir = str(tmp_path)  # the item matrix is cached here
+    cache = EmbeddingCache(HashEmbedder())
+    resources.provide(embeddings_key(resources.config.model.embedder, "auto"), cache)
+    reward = make_reward("semantic_cosine", {"warm_catalog": True}, resources=resources)
+    assert len(cache) == len(catalog) and list(tmp_path.glob("*.npy"))
+    banana = catalog["a"].text()
+    encoded = cache.encoded
+    values = reward(["p"], [completion("Banana", catalog["a"].categories)], target_text=[banana])
+    assert values == [pytest.approx(1.0, abs=1e-6)] and cache.encoded == encoded  # nothing encoded
+    assert reward.extra_stats()["cache_hit_rate"] == 1.0
