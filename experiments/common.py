@@ -14,6 +14,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+import rewards  # noqa: F401  (registers every reward's parameter schema, so reward typos fail at compose)
 from rlrec.config import Config
 
 CONFIG_PATH = str(Path(__file__).resolve().parent.parent / "conf")

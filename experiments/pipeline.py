@@ -1,21 +1,28 @@
 """The main job: every stage of the method, in order, on one config.
 
-    python -m experiments.pipeline experiment=quick      # what `make run` runs
+    python -m experiments.pipeline experiment=quick                  # what `make run` runs
+    python -m experiments.pipeline -m +sweep=weighting_strategies experiment=quick
 
-Each stage reuses its artifact when the same config already produced it (see experiments/stages.py).
+prepare data → build simulator → distil (RUPR) → PPL filter → SFT → RL (weighting from config) →
+evaluate base / SFT / RL → report.md. Each stage reuses its artifact when the same config already
+produced it (experiments/stages.py), so a rerun resumes where the last one stopped.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
+import time
 
 import hydra
 from omegaconf import DictConfig
-from rich.console import Console
-from rich.table import Table
 
+import rewards
+from analysis.run_report import build_run_report
 from experiments import stages
 from experiments.common import setup
+from rlrec.logging import build_logger
 
 log = logging.getLogger("rlrec")
 
@@ -23,18 +30,38 @@ log = logging.getLogger("rlrec")
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
+    timings: list[dict] = []
 
-    prepared = stages.data(config)
-    answers = stages.demo(config, prepared.splits["test"], run_dir)
+    def timed(name, fn, *args):
+        start = time.perf_counter()
+        result = fn(*args)
+        timings.append({"stage": name, "artifact": str(result if not hasattr(result, "card") else stages.data_dir(config)),
+                        "seconds": time.perf_counter() - start})
+        (run_dir / "stages.json").write_text(json.dumps(timings, indent=1))
+        return result
 
-    console = Console()
-    table = Table(title=f"base policy on {len(answers)} {config.data.name} test users")
-    for column in ("example", "parse status", "predicted title", "true next item"):
-        table.add_column(column, overflow="fold")
-    for a in answers:
-        table.add_row(a.example_id, a.status, a.title or "—", a.target)
-    console.print(table)
-    console.print(f"run dir: {run_dir}")
+    prepared = timed("data", stages.data, config)
+    simulator_dir = timed("simulator", stages.simulator, config)
+    reward_set = rewards.build_reward_set(config.reward, rewards.Resources(config))
+    logger = build_logger(config.logger, run_dir, dataclasses.asdict(config), reward_set.metadata)
+    try:
+        distill_dir = timed("distill + PPL filter", stages.distill, config, prepared)
+        sft_checkpoint = timed("sft", stages.sft, config, distill_dir, logger)
+        rl_policy = timed("rl", stages.rl, config, prepared, str(sft_checkpoint), logger, reward_set)
+        models = {"base": config.model.policy, "sft": str(sft_checkpoint), "rl": str(rl_policy)}
+        timed("evaluate", stages.evaluate, config, prepared, models, simulator_dir, run_dir, logger)
+    finally:
+        logger.close()
+    stages.copy_into(run_dir, {
+        "data_card.md": stages.data_dir(config) / "data_card.md",
+        "simulator_card.md": simulator_dir / "simulator_card.md",
+        "reliability.png": simulator_dir / "reliability.png",
+        "distill_report.md": distill_dir / "distill_report.md",
+        "ppl_hist.png": distill_dir / "ppl_hist.png",
+    })
+    report = build_run_report(run_dir)
+    print(report.read_text())
+    print(f"\nreport: {report}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,37 @@
+"""RUPR distillation + PPL rejection sampling (Taiji §2.1.2, §2.2.1) on the SFT split.
+
+    python -m experiments.distill experiment=quick                   # RUPR, embedded SmolLM2 teacher
+    python -m experiments.distill experiment=quick distill.rupr=false  # the "w/o RUPR" ablation
+    python -m experiments.distill distill=paper distill.teacher.base_url=http://host:8000/v1  # vLLM / SGLang / API
+
+Writes ``sft_data.jsonl`` (what `experiments.sft` trains on), ``candidates.jsonl``, ``distill_stats.json``,
+``distill_report.md`` and ``ppl_hist.png`` into the run dir. Candidates are stored as they finish in a store
+under ``artifacts_dir`` (or ``distill.store``): kill the run at any time and rerun to resume.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import hydra
+from omegaconf import DictConfig
+
+from experiments.common import setup
+from rlrec.assets import load_tokenizer
+from rlrec.data import prepare_data
+from rlrec.distill import run_distillation
+
+log = logging.getLogger("rlrec")
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    config, run_dir = setup(cfg)
+    data = prepare_data(config.data, run_dir / "data", load_tokenizer(config.model.policy))
+    result = run_distillation(config, data.splits["sft"], run_dir)
+    print(result.report.read_text(encoding="utf-8"))
+    log.info("SFT data: %s", result.train_file)
+
+
+if __name__ == "__main__":
+    main()

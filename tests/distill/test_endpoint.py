@@ -1,0 +1,199 @@
+"""The OpenAI-compatible teacher against a stub HTTP server on 127.0.0.1: retries, timeouts, errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from rlrec.config import TeacherConfig
+from rlrec.distill.endpoint import EndpointTeacher, TeacherEndpointError, backoff_delay, message_text
+from rlrec.distill.teachers import build_teacher
+
+SECRET = "sk-test-SECRET-never-logged"
+
+
+class Stub:
+    """Serves /v1/chat/completions following a script: a list of actions consumed one per request
+    ("ok", "500", "503", "429", "401", "garbage", "slow"); after the script, "ok"."""
+
+    def __init__(self, script=(), delay_s: float = 0.5) -> None:
+        self.script = list(script)
+        self.delay_s = delay_s
+        self.requests: list[dict] = []
+        self.auth: list[str | None] = []
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with stub.lock:
+                    stub.requests.append(body)
+                    stub.auth.append(self.headers.get("Authorization"))
+                    action = stub.script.pop(0) if stub.script else "ok"
+                    stub.in_flight += 1
+                    stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
+                try:
+                    if self.path != "/v1/chat/completions":
+                        return self._send(404, {"error": "not found"})
+                    if action == "slow":
+                        time.sleep(stub.delay_s)
+                    elif action == "hold":
+                        time.sleep(0.1)
+                    if action in {"500", "503", "429", "401"}:
+                        return self._send(int(action), {"error": {"message": f"scripted {action}"}})
+                    if action == "garbage":
+                        return self._send(200, {"unexpected": True})
+                    content = body["messages"][0]["content"]
+                    self._send(200, {"choices": [{"message": {"role": "assistant", "content": f"echo:{content}"}}]})
+                finally:
+                    with stub.lock:
+                        stub.in_flight -= 1
+
+            def _send(self, status, payload):
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+                    pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _teacher(url: str, **kw) -> EndpointTeacher:
+    config = TeacherConfig(backend="openai", model="stub-model", base_url=url, api_key_env="RLREC_TEST_KEY",
+                           backoff_s=0.01, backoff_max_s=0.02, **{"max_retries": 3, "timeout_s": 5.0, **kw})
+    return EndpointTeacher(config)
+
+
+@pytest.fixture(autouse=True)
+def api_key(monkeypatch):
+    monkeypatch.setenv("RLREC_TEST_KEY", SECRET)
+
+
+def test_registry_builds_the_endpoint_teacher(api_key):
+    teacher = build_teacher(TeacherConfig(backend="openai", model="m", base_url="http://127.0.0.1:1/v1"))
+    assert isinstance(teacher, EndpointTeacher) and teacher.name == "openai:m"
+    teacher.close()
+
+
+def test_happy_path_sends_a_chat_request_with_the_key_and_sampling_settings():
+    with Stub() as stub:
+        teacher = _teacher(stub.url, max_new_tokens=77, temperature=0.3)
+        out = dict(teacher.complete(["p0", "p1", "p2"]))
+        teacher.close()
+    assert out == {0: "echo:p0", 1: "echo:p1", 2: "echo:p2"}
+    body = stub.requests[0]
+    assert body["model"] == "stub-model" and body["max_tokens"] == 77 and body["temperature"] == 0.3
+    assert body["messages"] == [{"role": "user", "content": body["messages"][0]["content"]}]
+    assert stub.auth == [f"Bearer {SECRET}"] * 3
+
+
+def test_5xx_and_429_are_retried_then_succeed():
+    with Stub(["500", "503", "429"]) as stub:
+        teacher = _teacher(stub.url, concurrency=1)
+        assert teacher.request("hello") == "echo:hello"
+        teacher.close()
+    assert len(stub.requests) == 4
+
+
+def test_timeout_is_retried():
+    with Stub(["slow"], delay_s=1.0) as stub:
+        teacher = _teacher(stub.url, timeout_s=0.2, concurrency=1)
+        start = time.perf_counter()
+        assert teacher.request("hi") == "echo:hi"
+        teacher.close()
+    assert len(stub.requests) == 2 and time.perf_counter() - start < 1.0
+
+
+def test_persistent_5xx_gives_up_naming_the_url_without_the_key(caplog):
+    caplog.set_level(logging.DEBUG)
+    with Stub(["500"] * 10) as stub:
+        teacher = _teacher(stub.url, max_retries=2)
+        with pytest.raises(TeacherEndpointError) as err:
+            teacher.request("x")
+        teacher.close()
+    assert len(stub.requests) == 3  # 1 try + 2 retries
+    message = str(err.value)
+    assert stub.url + "/chat/completions" in message and "HTTP 500" in message and "3 attempts" in message
+    assert SECRET not in message and SECRET not in caplog.text
+    assert "retry 1/2" in caplog.text
+
+
+def test_unreachable_endpoint_names_the_url():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()  # nothing listens on this port now
+    url = f"http://127.0.0.1:{port}/v1"
+    teacher = _teacher(url, max_retries=1)
+    with pytest.raises(TeacherEndpointError, match="unreachable") as err:
+        list(teacher.complete(["a"]))
+    teacher.close()
+    assert f"{url}/chat/completions" in str(err.value) and SECRET not in str(err.value)
+
+
+def test_client_errors_fail_at_once_with_the_fix():
+    with Stub(["401"]) as stub:
+        teacher = _teacher(stub.url)
+        with pytest.raises(TeacherEndpointError, match=r"HTTP 401.*RLREC_TEST_KEY") as err:
+            teacher.request("x")
+        teacher.close()
+    assert len(stub.requests) == 1 and SECRET not in str(err.value)
+
+
+def test_malformed_response_is_an_error_naming_the_url():
+    with Stub(["garbage"]) as stub:
+        teacher = _teacher(stub.url)
+        with pytest.raises(TeacherEndpointError, match="choices"):
+            teacher.request("x")
+        teacher.close()
+
+
+def test_concurrency_is_bounded_and_every_result_arrives():
+    with Stub(["hold"] * 12) as stub:
+        teacher = _teacher(stub.url, concurrency=3)
+        out = dict(teacher.complete([f"p{i}" for i in range(12)]))
+        teacher.close()
+    assert sorted(out) == list(range(12)) and all(out[i] == f"echo:p{i}" for i in range(12))
+    assert 1 < stub.max_in_flight <= 3
+
+
+def test_reasoning_field_goes_back_inside_think():
+    assert message_text({"content": "<answer>x</answer>", "reasoning_content": "why"}) == "<think>why</think><answer>x</answer>"
+    assert message_text({"content": "plain"}) == "plain"
+
+
+def test_backoff_doubles_and_is_capped():
+    import random
+
+    rng = random.Random(0)
+    delays = [backoff_delay(a, 1.0, 5.0, rng) for a in range(5)]
+    caps = [1.0, 2.0, 4.0, 5.0, 5.0]
+    assert all(c * 0.5 <= d <= c for d, c in zip(delays, caps))

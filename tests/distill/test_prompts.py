@@ -1,0 +1,95 @@
+import pytest
+
+from rlrec.answer import format_completion, parse_answer
+from rlrec.config import DistillConfig
+from rlrec.distill.leakage import LeakageCheck
+from rlrec.distill.prompts import (
+    CandidateStatus,
+    distillation_prompt,
+    extract_cot,
+    ppl_answer,
+    ppl_context,
+    prompt_hash,
+    screen,
+    sft_record,
+)
+
+CFG = DistillConfig()
+
+
+def test_rupr_prompt_shows_the_true_item_and_direct_prompt_does_not(examples):
+    ex = examples[0]
+    rupr = distillation_prompt(ex, True, CFG.rupr_template, CFG.direct_template)
+    direct = distillation_prompt(ex, False, CFG.rupr_template, CFG.direct_template)
+    assert ex.prompt in rupr and ex.target_text in rupr
+    assert ex.prompt in direct and ex.target_title not in direct
+    assert "Category L2: …" in direct  # the answer format, with as many levels as the data has
+    assert prompt_hash(rupr) != prompt_hash(direct) and len(prompt_hash(rupr)) == 16
+
+
+def test_unknown_placeholder_names_the_field(examples):
+    with pytest.raises(ValueError, match=r"distill.rupr_template.*\{user\}|distill.rupr_template.*user"):
+        distillation_prompt(examples[0], True, "{prompt} {user}", CFG.direct_template)
+
+
+@pytest.mark.parametrize(
+    "raw, cot",
+    [
+        ("<think>likes fruit</think><answer>Item title: X</answer>", "likes fruit"),
+        ("likes fruit</think>trailing", "likes fruit"),
+        ("<think>likes fruit and never closes", "likes fruit and never closes"),
+        ("plain reasoning <answer>Item title: X</answer>", "plain reasoning"),
+        ("just text", "just text"),
+        ("<think>a <answer> b", "a"),
+    ],
+)
+def test_extract_cot(raw, cot):
+    assert extract_cot(raw) == cot
+
+
+def test_extract_cot_removes_stray_tags():
+    assert "<" not in extract_cot("<think>one </answer> two <think> three</think>")
+
+
+def test_screen_rupr(examples):
+    ex, leak = examples[0], LeakageCheck(CFG.leakage_patterns)
+    ok = screen("<think>The user buys fruit every week, so more fruit.</think>", ex, True, leak, 10)
+    assert ok.status is CandidateStatus.OK and ok.title == ex.target_title and ok.categories == ex.target_categories
+    leaked = screen("<think>The ground truth is bananas, so bananas.</think>", ex, True, leak, 10)
+    assert leaked.status is CandidateStatus.LEAK and "ground" in leaked.leak_pattern
+    assert screen("<think>ok</think>", ex, True, leak, 10).status is CandidateStatus.EMPTY
+    assert sum(leak.hits.values()) == 1
+
+
+def test_screen_direct_uses_the_teachers_answer_and_counts_unparseable(examples):
+    ex, leak = examples[0], LeakageCheck(CFG.leakage_patterns)
+    raw = "<think>She buys dairy; the answer is milk.</think><answer>Item title: Whole Milk; Category L1: Dairy Eggs</answer>"
+    s = screen(raw, ex, False, leak, 10)
+    assert s.status is CandidateStatus.OK  # no leakage check without RUPR: the teacher never saw the answer
+    assert (s.title, s.categories) == ("Whole Milk", ("Dairy Eggs",))
+    assert screen("<think>long enough reasoning</think> no answer here", ex, False, leak, 10).status is CandidateStatus.UNPARSEABLE
+
+
+def test_sft_record_is_prompt_without_item_to_cot_and_true_answer(examples):
+    ex, leak = examples[1], LeakageCheck([])
+    s = screen("<think>Buys dairy every week.</think>", ex, True, leak, 5)
+    record = sft_record(ex, s, ppl=1.5)
+    assert record["prompt"] == [{"role": "user", "content": ex.prompt}] and ex.target_title not in ex.prompt
+    content = record["completion"][0]["content"]
+    assert record["completion"][0]["role"] == "assistant"
+    assert content == format_completion("Buys dairy every week.", ex.target_title, ex.target_categories)
+    parsed = parse_answer(content)
+    assert parsed.ok and parsed.title == ex.target_title and parsed.categories == ex.target_categories
+    assert record["ppl"] == 1.5 and record["example_id"] == ex.example_id
+
+
+def test_ppl_context_plus_answer_is_exactly_the_sft_target():
+    rendered, cot, title, cats = "<|im_start|>user\nhi<|im_end|>\n", "  reasons  ", "T", ("A", "B")
+    assert ppl_context(rendered, cot) + ppl_answer(title, cats) + "</answer>" == rendered + format_completion(cot, title, cats)
+
+
+def test_screen_direct_untagged_answer_is_cut_out_of_the_cot(examples):
+    raw = "The user restocks dairy every week, so milk again. Item title: Whole Milk; Category L1: Dairy Eggs"
+    s = screen(raw, examples[0], False, LeakageCheck([]), 10)
+    assert s.ok and s.cot == "The user restocks dairy every week, so milk again." and s.title == "Whole Milk"
+    assert screen("Item title: Whole Milk", examples[0], False, LeakageCheck([]), 10).status is CandidateStatus.EMPTY

@@ -1,0 +1,101 @@
+"""WeightedGRPOTrainer on the tiny model: POPO inside TRL's loop, logs, POPO-light saturation, resume."""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+import pytest
+import torch
+
+from rlrec.config import WeightingConfig
+from rlrec.trainers.grpo import WEIGHTING_STATE_FILE
+from rlrec.weighting import combined_advantages
+
+from .conftest import length_score, make_trainer, vowel_rate, weight_trajectory
+
+NAMES = ["vowel_rate", "length_score"]
+
+
+def test_popo_updates_weights_inside_trls_step(trainer_factory):
+    """TRL's advantage == ours for the old weights; after the Gram update the same step uses the new weights."""
+    trainer = trainer_factory(WeightingConfig(name="popo", mu=1e-3, eta=1e-3), max_steps=2)
+    seen = {"trl": [], "before": [], "after": []}
+    generate, update = trainer._generate_and_score_completions, trainer._popo_update
+
+    def recording_generate(inputs):
+        out = generate(inputs)
+        seen["trl"].append((out["advantages"].clone(), out["popo_deviation"], out["popo_covariance"]))
+        return out
+
+    def recording_update(logps, inputs):
+        seen["before"].append(trainer.strategy.weights())
+        update(logps, inputs)
+        w = trainer.strategy.weights()
+        seen["after"].append(w)
+        expected = combined_advantages(inputs["popo_deviation"], inputs["popo_covariance"], w)
+        torch.testing.assert_close(inputs["advantages"], expected)  # what TRL's loss reads next
+
+    trainer._generate_and_score_completions, trainer._popo_update = recording_generate, recording_update
+    trainer.train()
+
+    assert len(seen["after"]) == 2  # one update per optimizer step
+    for (trl_adv, deviation, covariance), before in zip(seen["trl"], seen["before"]):
+        torch.testing.assert_close(combined_advantages(deviation, covariance, before), trl_adv, atol=2e-5, rtol=1e-4)
+    assert not torch.allclose(seen["after"][-1], torch.tensor([0.5, 0.5]))
+    logged = [h for h in trainer.state.log_history if "popo/influence/vowel_rate" in h]
+    assert len(logged) == 2
+    for key in ["weights/vowel_rate", "weights/length_score", "popo/influence/length_score",
+                "popo/grad_norm/vowel_rate", "popo/grad_cosine/vowel_rate__length_score", "reward", "loss"]:
+        assert key in logged[0], key
+    assert weight_trajectory(trainer, NAMES)[-1] == pytest.approx(seen["after"][-1].tolist(), abs=1e-6)
+
+
+def _text_hash(text: str) -> float:
+    return (zlib.crc32(text.encode()) % 1000) / 999.0
+
+
+def saturating(completions, trainer_state=None, **kwargs) -> list[float]:
+    """1 - 0.3^step * h(text): a deterministic reward whose within-group spread collapses step by step."""
+    from rlrec.answer import completion_text
+
+    shrink = 0.3 ** trainer_state.global_step
+    return [1.0 - shrink * _text_hash(completion_text(c)) for c in completions]
+
+
+def test_popo_light_weight_falls_when_a_reward_saturates(trainer_factory):
+    trainer = trainer_factory(WeightingConfig(name="popo_light"), rewards=(saturating, vowel_rate), max_steps=3)
+    trainer.train()
+    trajectory = [w[0] for w in weight_trajectory(trainer, ["saturating", "vowel_rate"])]
+    assert len(trajectory) == 3
+    assert trajectory[0] > 0.2  # informative at first
+    assert trajectory[2] < trajectory[1] < trajectory[0]
+    assert trajectory[2] < trajectory[0] / 3
+
+
+@pytest.mark.slow
+def test_resume_reproduces_the_uninterrupted_weight_trajectory(tiny_lm_path, tmp_path):
+    config = WeightingConfig(name="popo", mu=1e-3, eta=1e-3)
+    full = make_trainer(tiny_lm_path, tmp_path / "full", config, max_steps=3, save_steps=2)
+    full.train()
+    expected = weight_trajectory(full, NAMES)
+    assert len(expected) == 3 and expected[0] != expected[2]
+    checkpoint = tmp_path / "full" / "checkpoint-2"
+    state = json.loads((checkpoint / WEIGHTING_STATE_FILE).read_text())
+    assert state["updates"] == 2 and state["weights"] == pytest.approx(expected[1], abs=1e-6)
+
+    resumed = make_trainer(tiny_lm_path, tmp_path / "resumed", config, max_steps=3, save_steps=2)
+    resumed.train(resume_from_checkpoint=str(checkpoint))
+    resumed_trajectory = weight_trajectory(resumed, NAMES)  # steps 1-2 come back with the checkpoint's log history
+    assert len(resumed_trajectory) == 3
+    for got, want in zip(resumed_trajectory, expected):
+        assert got == pytest.approx(want, abs=1e-6)
+    assert resumed.strategy.updates == 3
+
+
+def test_strategy_for_other_rewards_is_rejected(tiny_lm_path, tmp_path):
+    from rlrec.weighting import build_strategy
+
+    strategy = build_strategy(WeightingConfig(name="fixed"), ["length_score", "vowel_rate"])
+    with pytest.raises(ValueError, match="same reward set"):
+        make_trainer(tiny_lm_path, tmp_path, strategy, rewards=(vowel_rate, length_score))
