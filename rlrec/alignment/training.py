@@ -134,7 +134,7 @@ class RankingEvalCallback(TrainerCallback):
         report = evaluate_ranking(self.groups, np.split(flat, splits), self.k, self.random_draws, self.seed)
         row = {"step": step, "train_loss": train_loss, **report.as_dict()}  # train_loss None before any step
         self.history.append(row)
-        if self.best is None or row["f1"] > self.best["f1"]:
+        if self.best is None or row["f1"] > self.best["f1"] + 1e-9:  # float noise is a tie, not an improvement
             self.best = row
             save_reward_model(model, tokenizer, self.best_dir)
         if self.on_eval is not None:
