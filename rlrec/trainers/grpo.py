@@ -55,6 +55,12 @@ class WeightedGRPOTrainer(GRPOTrainer):
     * ``_save_checkpoint`` / ``_load_optimizer_and_scheduler`` — the strategy state lives in every checkpoint
       (``weighting_state.json``) and is restored on resume.
 
+    POPO timing: one update per rollout batch (when ``global_step % weighting.every == 0``), in the first
+    micro-batch of that batch; later micro-batches (``steps_per_generation > 1``) and iterations
+    (``num_iterations > 1``) reuse its weights. With the defaults (one micro-batch per rollout) the Gram is
+    exactly that of the step's full local batch. ``A^k`` is reward k alone, group-centred and scaled per
+    ``scale_rewards``. TRL's logged ``reward`` uses the weights from before the step's POPO update.
+
     Args (beyond GRPOTrainer's): ``strategy``; ``reward_names`` — the K names (default: TRL's callable names);
     ``reward_stats`` — a callable returning extra scalars to log each time the trainer logs.
     """

@@ -9,8 +9,9 @@ log-probabilities ``logps`` [B, T] of the training forward, so by the chain rule
 The K cotangents ``v_k`` are closed-form (:func:`surrogate_cotangents`, no graph), and the K vector-Jacobian
 products reuse the graph of the forward TRL already ran (``retain_graph``), so POPO pays K extra *backward*
 passes over the chosen parameters, never an extra forward. (Batched VJPs via ``is_grads_batched`` would need
-vmap through TRL's fused LM-head kernel, whose backward accumulates in place and is rejected by vmap; on CPU
-the vmapped backbone backward was also ~4x slower than the loop in our measurement.)
+vmap through TRL's fused LM-head kernel, whose backward accumulates in place and is rejected by vmap
+("aten::add_ ... use out-of-place operators"); through the backbone alone, vmapped K=2 VJPs were exact but
+1.1x (SmolLM2) to 4x (2-layer toy) slower than this loop on CPU.)
 
 What each ``L_k`` contains: the PPO-clipped surrogate ``min(ρ A^k, clip(ρ, 1-ε_low, 1+ε_high) A^k)`` with
 Eq. 8's aggregation (token mean per sequence, mean over sequences). At the first micro-batch of a rollout with

@@ -119,19 +119,23 @@ def smooth_toward_uniform(weights: Tensor, smoothing: float) -> Tensor:
     return (1.0 - smoothing) * weights + smoothing / weights.numel()
 
 
-def gram_matrix(grads: Sequence[Tensor]) -> Tensor:
-    """``Gram[i, j] = ⟨g_i, g_j⟩`` over a parameter subset, accumulated tensor by tensor in float64.
+def gram_matrix(grads: Sequence[Tensor], chunk: int = 1 << 20) -> Tensor:
+    """``Gram[i, j] = ⟨g_i, g_j⟩`` over a parameter subset, accumulated in float64.
 
     ``grads``: one tensor ``[K, *param_shape]`` per parameter (the K per-reward gradients of that parameter),
-    so the K flattened gradients ``[K, P]`` are never concatenated. Returns ``[K, K]`` (float64).
+    so the K flattened gradients ``[K, P]`` are never concatenated; each is cast to float64 ``chunk``
+    elements at a time, so the float64 copy stays small (an embedding matrix has ~10^7-10^8 elements).
+    Returns ``[K, K]`` (float64).
     """
     if not grads:
         raise ValueError("gram_matrix needs at least one parameter gradient")
     num_rewards = grads[0].shape[0]
     gram = torch.zeros(num_rewards, num_rewards, dtype=torch.float64, device=grads[0].device)
     for g in grads:
-        flat = g.reshape(num_rewards, -1).double()  # [K, P_p]
-        gram += flat @ flat.T
+        flat = g.reshape(num_rewards, -1)  # [K, P_p]
+        for start in range(0, flat.shape[1], chunk):
+            part = flat[:, start : start + chunk].double()  # [K, <= chunk]
+            gram += part @ part.T
     return gram
 
 

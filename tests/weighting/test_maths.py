@@ -77,6 +77,7 @@ def test_gram_accumulates_over_parameter_tensors():
     grads = [torch.randn(2, 3, 4), torch.randn(2, 5)]  # two parameters, K = 2
     flat = torch.cat([g.reshape(2, -1) for g in grads], dim=1).double()
     torch.testing.assert_close(gram_matrix(grads), flat @ flat.T)
+    torch.testing.assert_close(gram_matrix(grads, chunk=4), flat @ flat.T)  # chunked float64 accumulation
 
 
 def test_popo_eq5_by_hand():
