@@ -22,12 +22,14 @@ from analysis.plots import _pyplot, plot_rewards, plot_weights
 PARETO_AXES = ("Semantic_Cosine", "CTCVR")  # Taiji's two objectives: LLM semantic vs recommendation preference
 
 
-def _eval_tables(run_dir: Path) -> dict[str, dict]:
+def _eval_tables(run_dir: Path, labels: list[str] | None = None) -> dict[str, dict]:
+    """label → metrics, in ``labels`` order (e.g. base, sft, rl) when given, else alphabetical."""
     tables = {}
     for path in sorted(run_dir.glob("eval/*/eval_metrics.json")):
         data = json.loads(path.read_text())
         tables[data.get("label", path.parent.name)] = data["metrics"]
-    return tables
+    order = [lb for lb in (labels or []) if lb in tables] + [lb for lb in tables if lb not in (labels or [])]
+    return {lb: tables[lb] for lb in order}
 
 
 def _fmt(m: dict | None) -> str:
@@ -81,10 +83,11 @@ def plot_pareto(tables: dict[str, dict], path: Path) -> Path | None:
     return path
 
 
-def build_run_report(run_dir: str | Path) -> Path:
+def build_run_report(run_dir: str | Path, labels: list[str] | None = None) -> Path:
+    """Write ``report.md``; ``labels`` orders the model columns (the last one is compared with the first)."""
     run_dir = Path(run_dir)
     record = load_run_dir(run_dir)
-    tables = _eval_tables(run_dir)
+    tables = _eval_tables(run_dir, labels)
     out = ["# rlrec run report", "", f"Run dir: `{run_dir}`", ""]
     if (run_dir / "stages.json").exists():
         stages = json.loads((run_dir / "stages.json").read_text())
@@ -114,4 +117,4 @@ def build_run_report(run_dir: str | Path) -> Path:
 
 
 if __name__ == "__main__":
-    print(build_run_report(sys.argv[1]))
+    print(build_run_report(sys.argv[1], sys.argv[2].split(",") if len(sys.argv) > 2 else None))

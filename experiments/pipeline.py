@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import time
+from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
@@ -35,8 +36,8 @@ def main(cfg: DictConfig) -> None:
     def timed(name, fn, *args):
         start = time.perf_counter()
         result = fn(*args)
-        timings.append({"stage": name, "artifact": str(result if not hasattr(result, "card") else stages.data_dir(config)),
-                        "seconds": time.perf_counter() - start})
+        artifact = result if isinstance(result, Path) else stages.data_dir(config) if name == "data" else run_dir / "eval"
+        timings.append({"stage": name, "artifact": str(artifact), "seconds": time.perf_counter() - start})
         (run_dir / "stages.json").write_text(json.dumps(timings, indent=1))
         return result
 
@@ -59,7 +60,7 @@ def main(cfg: DictConfig) -> None:
         "distill_report.md": distill_dir / "distill_report.md",
         "ppl_hist.png": distill_dir / "ppl_hist.png",
     })
-    report = build_run_report(run_dir)
+    report = build_run_report(run_dir, labels=list(models))
     print(report.read_text())
     print(f"\nreport: {report}")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from rlrec.config import LoraConfig, ModelConfig, RLConfig, WeightingConfig
 from rlrec.weighting import WeightingStrategy, build_strategy
@@ -87,11 +87,11 @@ def build_trainer(
     reward_names: Sequence[str],
     train_dataset: Any,
     output_dir: Path | str,
-    initial_weights: Optional[Sequence[float]] = None,
+    initial_weights: Sequence[float] | None = None,
     seed: int = 0,
     processing_class: Any = None,
-    reward_stats: Optional[Callable[[], dict[str, float]]] = None,
-    callbacks: Optional[list] = None,
+    reward_stats: Callable[[], dict[str, float]] | None = None,
+    callbacks: list | None = None,
     **grpo_overrides: Any,
 ):
     """A :class:`WeightedGRPOTrainer` for ``policy`` (a path / id, or a model object) and the given rewards.

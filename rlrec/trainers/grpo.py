@@ -22,7 +22,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
@@ -69,8 +69,8 @@ class WeightedGRPOTrainer(GRPOTrainer):
         self,
         *args: Any,
         strategy: WeightingStrategy,
-        reward_names: Optional[Sequence[str]] = None,
-        reward_stats: Optional[Callable[[], dict[str, float]]] = None,
+        reward_names: Sequence[str] | None = None,
+        reward_stats: Callable[[], dict[str, float]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -85,9 +85,9 @@ class WeightedGRPOTrainer(GRPOTrainer):
         self.strategy = strategy
         self.reward_stats = reward_stats
         self.reward_weights = strategy.weights()
-        self._popo_params: Optional[list[torch.nn.Parameter]] = None
-        self._popo_pending: Optional[dict[str, Any]] = None
-        self._last_rewards: Optional[torch.Tensor] = None
+        self._popo_params: list[torch.nn.Parameter] | None = None
+        self._popo_pending: dict[str, Any] | None = None
+        self._last_rewards: torch.Tensor | None = None
         spec = strategy.gradient_spec
         if spec is not None and self.is_deepspeed_enabled:
             stage = self.accelerator.state.deepspeed_plugin.zero_stage
@@ -196,7 +196,7 @@ class WeightedGRPOTrainer(GRPOTrainer):
         for key, value in metrics.items():
             self._metrics[mode][key].append(float(value))
 
-    def log(self, logs: dict[str, float], start_time: Optional[float] = None) -> None:
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if self.reward_stats is not None:
             logs.update(self.reward_stats())
         super().log(logs, start_time)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Optional
 
 import torch
 from torch import Tensor, nn
@@ -65,7 +64,7 @@ def surrogate_cotangents(
     mask: Tensor,
     epsilon_low: float,
     epsilon_high: float,
-    ref_logps: Optional[Tensor] = None,
+    ref_logps: Tensor | None = None,
     beta: float = 0.0,
 ) -> Tensor:
     """``v_k = ∂L_k/∂logps`` of the K per-reward objectives (Eq. 8 with ``A^k``), in closed form.
@@ -99,7 +98,7 @@ def per_reward_gradients(output: Tensor, params: Sequence[Tensor], cotangents: T
     ``cotangents``: ``[K, B, T]``. The graph is retained for the real backward that follows. Returns one
     tensor ``[K, *param.shape]`` per parameter (zeros where a parameter does not affect ``output``).
     """
-    per_reward: list[list[Optional[Tensor]]] = []
+    per_reward: list[list[Tensor | None]] = []
     for v in cotangents:
         grads = torch.autograd.grad(output, params, grad_outputs=v, retain_graph=True, allow_unused=True)
         per_reward.append(list(grads))

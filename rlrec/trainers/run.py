@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from rlrec.config import Config
 from rlrec.data import Example
@@ -22,7 +22,7 @@ __all__ = ["run_rl", "rl_dataset"]
 log = logging.getLogger("rlrec")
 
 
-def rl_dataset(examples: Sequence[Example], max_prompts: Optional[int] = None):
+def rl_dataset(examples: Sequence[Example], max_prompts: int | None = None):
     """``datasets.Dataset`` of ``Example.to_record()`` rows (chat-message prompts; other columns reach rewards)."""
     from datasets import Dataset
 
@@ -37,10 +37,10 @@ def run_rl(
     examples: Sequence[Example],
     reward_funcs: Sequence[Callable],
     reward_names: Sequence[str],
-    initial_weights: Optional[Sequence[float]],
+    initial_weights: Sequence[float] | None,
     output_dir: Path,
-    reward_stats: Optional[Callable[[], dict[str, float]]] = None,
-    callbacks: Optional[list[Any]] = None,
+    reward_stats: Callable[[], dict[str, float]] | None = None,
+    callbacks: list[Any] | None = None,
 ) -> Path:
     """Train the policy with GRPO under ``config.weighting``; returns the ``final/`` model folder."""
     from rlrec.assets import resolve_model_path

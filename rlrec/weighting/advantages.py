@@ -16,7 +16,6 @@ and give TRL's exact advantages for any ``w`` (tested against TRL). Dimensions: 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 from torch import Tensor
@@ -33,7 +32,7 @@ class AdvantageMoments:
     """Per-row statistics from which :func:`combined_advantages` forms TRL's advantage for any weights."""
 
     deviation: Tensor  # [N, K] row reward vector minus its centre; NaN rows = unscorable (advantage 0)
-    covariance: Optional[Tensor]  # [N, K, K] covariance of the spread set of each row; None = no scaling
+    covariance: Tensor | None  # [N, K, K] covariance of the spread set of each row; None = no scaling
 
 
 def _nanmean_rows(values: Tensor, valid: Tensor) -> Tensor:
@@ -119,7 +118,7 @@ def advantage_moments(
     return AdvantageMoments(deviation=deviation.float(), covariance=None if covariance is None else covariance.float())
 
 
-def combined_advantages(deviation: Tensor, covariance: Optional[Tensor], weights: Tensor) -> Tensor:
+def combined_advantages(deviation: Tensor, covariance: Tensor | None, weights: Tensor) -> Tensor:
     """TRL's advantage of the combined reward ``r̃ = Σ_k w_k r_k`` (Eq. 9, then Eq. 8) from the moments.
 
     ``deviation``: ``[N, K]``; ``covariance``: ``[N, K, K]`` or None (unscaled); ``weights``: ``[K]``.

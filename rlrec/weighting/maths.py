@@ -9,7 +9,6 @@ a reward returned ``None`` (not applicable). Every function here is stateless; t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
 
 import torch
 from torch import Tensor
@@ -26,7 +25,7 @@ __all__ = [
 ]
 
 
-def normalize_simplex(w_tilde: Tensor) -> Optional[Tensor]:
+def normalize_simplex(w_tilde: Tensor) -> Tensor | None:
     """``w = w̃ / Σ_k w̃_k`` (the left half of Eq. 5 and Eq. 7).
 
     ``w_tilde``: ``[K]``, non-negative. Returns ``[K]`` on the probability simplex, or ``None`` when the
@@ -94,7 +93,7 @@ def influence(gram: Tensor) -> Tensor:
 
 
 def popo_log_update(
-    log_weights: Tensor, influence_: Tensor, eta: float, mu: float, clip: Optional[float] = None
+    log_weights: Tensor, influence_: Tensor, eta: float, mu: float, clip: float | None = None
 ) -> Tensor:
     """One POPO step (Eq. 5) in log space: ``log w̃ ← log w̃ + η I / μ``, then renormalised.
 

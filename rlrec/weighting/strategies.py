@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -43,7 +43,7 @@ __all__ = [
     "build_strategy",
 ]
 
-WEIGHTING_STRATEGIES: Registry[type["WeightingStrategy"]] = Registry("weighting strategy")
+WEIGHTING_STRATEGIES: Registry[type[WeightingStrategy]] = Registry("weighting strategy")
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,9 @@ class GradientSpec:
 class WeightingStrategy:
     """Base class: K named rewards and their simplex weights. Subclasses override the ``observe_*`` hooks."""
 
-    gradient_spec: Optional[GradientSpec] = None  # not None: the trainer computes per-reward gradients
+    gradient_spec: GradientSpec | None = None  # not None: the trainer computes per-reward gradients
 
-    def __init__(self, names: Sequence[str], initial_weights: Optional[Sequence[float]] = None) -> None:
+    def __init__(self, names: Sequence[str], initial_weights: Sequence[float] | None = None) -> None:
         self.names = tuple(names)
         if not self.names or len(set(self.names)) != len(self.names):
             raise ValueError(f"a weighting strategy needs distinct reward names, got {list(self.names)}")
@@ -100,7 +100,7 @@ class WeightingStrategy:
         self.updates = int(state["updates"])
 
     @classmethod
-    def from_config(cls, config: WeightingConfig, names: Sequence[str], initial_weights: Optional[Sequence[float]]):
+    def from_config(cls, config: WeightingConfig, names: Sequence[str], initial_weights: Sequence[float] | None):
         return cls(names, initial_weights)
 
 
@@ -118,7 +118,7 @@ class PopoLight(WeightingStrategy):
     carries no information: the weights stay as they were and ``popo_light/degenerate`` logs 1.
     """
 
-    def __init__(self, names: Sequence[str], initial_weights: Optional[Sequence[float]] = None, eps: float = 1e-3):
+    def __init__(self, names: Sequence[str], initial_weights: Sequence[float] | None = None, eps: float = 1e-3):
         super().__init__(names, initial_weights)
         if eps <= 0:
             raise ValueError(f"weighting.eps must be > 0, got {eps}")
@@ -152,11 +152,11 @@ class Popo(WeightingStrategy):
     def __init__(
         self,
         names: Sequence[str],
-        initial_weights: Optional[Sequence[float]] = None,
+        initial_weights: Sequence[float] | None = None,
         *,
         mu: float = 1e-3,
-        eta: Optional[float] = None,
-        clip: Optional[float] = None,
+        eta: float | None = None,
+        clip: float | None = None,
         smoothing: float = 0.0,
         gradient_spec: GradientSpec = GradientSpec(),
     ) -> None:
@@ -218,7 +218,7 @@ class Popo(WeightingStrategy):
 
 
 def build_strategy(
-    config: WeightingConfig, names: Sequence[str], initial_weights: Optional[Sequence[float]] = None
+    config: WeightingConfig, names: Sequence[str], initial_weights: Sequence[float] | None = None
 ) -> WeightingStrategy:
     """The strategy named ``config.name`` for rewards ``names``.
 

@@ -99,3 +99,20 @@ def test_strategy_for_other_rewards_is_rejected(tiny_lm_path, tmp_path):
     strategy = build_strategy(WeightingConfig(name="fixed"), ["length_score", "vowel_rate"])
     with pytest.raises(ValueError, match="same reward set"):
         make_trainer(tiny_lm_path, tmp_path, strategy, rewards=(vowel_rate, length_score))
+
+
+@pytest.mark.slow
+def test_popo_on_lora_adapters_only(trainer_factory):
+    """PEFT LoRA policy, per-reward gradients over the adapters (weighting.grad_params=[lora_])."""
+    from rlrec.config import LoraConfig
+
+    trainer = trainer_factory(
+        WeightingConfig(name="popo", mu=1e-3, eta=1e-3, grad_params=["lora_"]), max_steps=1,
+        lora=LoraConfig(enabled=True, r=2, target_modules=["q_proj", "v_proj"]),
+    )
+    trainer.train()
+    assert trainer._popo_params and all(p.requires_grad for p in trainer._popo_params)
+    names = {n for n, p in trainer.model.named_parameters() if any(p is q for q in trainer._popo_params)}
+    assert names and all("lora_" in n for n in names)
+    logged = [h for h in trainer.state.log_history if "popo/grad_norm/vowel_rate" in h]
+    assert logged and logged[0]["popo/grad_norm/vowel_rate"] > 0
