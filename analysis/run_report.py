@@ -40,19 +40,27 @@ def _fmt(m: dict | None) -> str:
     return f"{m['value']:.4f}{ci}"
 
 
+def _change(a: float | None, b: float | None) -> str:
+    """Relative change from ``a`` to ``b``; the absolute difference when ``a`` is 0 (no relative change exists)."""
+    if a is None or b is None:
+        return "n/a"
+    return f"{(b - a) / abs(a):+.1%}" if a != 0 else f"{b - a:+.4f} (abs.)"
+
+
 def comparison_markdown(tables: dict[str, dict]) -> str:
-    """Taiji Table 1/3 layout: metric rows, one column per model, relative change of the last vs the first."""
+    """Taiji Table 1/3 layout: metric rows, one column per model, the change of the last model vs each other one
+    (relative; absolute where the other model scores 0)."""
     labels = list(tables)
     metrics = list(dict.fromkeys(name for t in tables.values() for name in t))
-    first, last = labels[0], labels[-1]
-    head = f"| group | metric | {' | '.join(labels)} | {last} vs {first} |"
-    lines = [head, "|" + "---|" * (len(labels) + 3)]
+    last, others = labels[-1], labels[:-1]
+    head = f"| group | metric | {' | '.join(labels)} | " + " | ".join(f"{last} vs {o}" for o in others) + " |"
+    lines = [head, "|" + "---|" * (len(labels) + 2 + len(others))]
     for name in metrics:
         group = next((t[name].get("group", "") for t in tables.values() if name in t), "")
         cells = [_fmt(tables[label].get(name)) for label in labels]
-        a, b = tables[first].get(name, {}).get("value"), tables[last].get(name, {}).get("value")
-        rel = f"{(b - a) / abs(a):+.1%}" if a not in (None, 0) and b is not None else "n/a"
-        lines.append(f"| {group} | {name} | {' | '.join(cells)} | {rel} |")
+        b = tables[last].get(name, {}).get("value")
+        changes = [_change(tables[o].get(name, {}).get("value"), b) for o in others]
+        lines.append(f"| {group} | {name} | {' | '.join(cells)} | {' | '.join(changes)} |")
     return "\n".join(lines)
 
 
@@ -84,7 +92,7 @@ def plot_pareto(tables: dict[str, dict], path: Path) -> Path | None:
 
 
 def build_run_report(run_dir: str | Path, labels: list[str] | None = None) -> Path:
-    """Write ``report.md``; ``labels`` orders the model columns (the last one is compared with the first)."""
+    """Write ``report.md``; ``labels`` orders the model columns (the last one is compared with each other one)."""
     run_dir = Path(run_dir)
     record = load_run_dir(run_dir)
     tables = _eval_tables(run_dir, labels)

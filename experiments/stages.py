@@ -114,21 +114,36 @@ def evaluate(config: Config, prepared: PreparedData, models: dict[str, str], sim
              logger: RunLogger) -> dict:
     """Table 1/3 metrics with bootstrap CIs for each ``label → checkpoint`` on the test split.
 
-    The last label is the run's final model: its scores become the run's objective vector.
+    The last label is the run's final model: its scores become the run's objective vector. Each model's
+    evaluation is an artifact keyed by the checkpoint (path + file sizes/mtimes), the eval/data/model config and
+    the seed, so the runs of a sweep evaluate the shared base and SFT models once.
     """
     from rlrec.assets import load_embedder
-    from rlrec.eval.session import open_simulator, run_evaluation
+    from rlrec.eval.results import read_result
+    from rlrec.eval.session import open_simulator, run_evaluation, summary_values
 
-    embedder = load_embedder(config.model.embedder)
     config = dataclasses.replace(config, eval=dataclasses.replace(config.eval, simulator=str(simulator_dir)))
-    sim = open_simulator(config, prepared.log.catalog, embedder)
+    embedder = sim = None
     results = {}
     labels = list(models)
     for label, checkpoint in models.items():
         cfg = dataclasses.replace(config, eval=dataclasses.replace(config.eval, checkpoint=str(checkpoint), label=label))
-        results[label] = run_evaluation(cfg, prepared.splits["test"], prepared.log.catalog, prepared.log.interactions(),
-                                        run_dir, logger, label=label, final=label == labels[-1],
-                                        embedder=embedder, simulator=sim)
+        final = label == labels[-1]
+        stage = stage_dir(config.artifacts_dir, "eval", config.data, dataclasses.replace(cfg.eval, checkpoint=None),
+                          config.model, config.seed, _dir_hash_key(str(checkpoint)), _dir_hash_key(str(simulator_dir)))
+        if stage.done:
+            log.info("evaluate %s: reusing %s", label, stage.path)
+            results[label] = read_result(stage.path / "eval" / label)
+            logger.summary(summary_values(results[label], config.eval.objectives, final))
+        else:
+            if embedder is None:
+                embedder = load_embedder(config.model.embedder)
+                sim = open_simulator(config, prepared.log.catalog, embedder)
+            results[label] = run_evaluation(cfg, prepared.splits["test"], prepared.log.catalog,
+                                            prepared.log.interactions(), stage.path, logger, label=label, final=final,
+                                            embedder=embedder, simulator=sim)
+            stage.mark_done(checkpoint=str(checkpoint))
+        shutil.copytree(stage.path / "eval" / label, run_dir / "eval" / label, dirs_exist_ok=True)
     return results
 
 

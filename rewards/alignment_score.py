@@ -12,6 +12,7 @@ from rewards.core.base import Reward, RewardError, register_reward
 from rewards.core.grounding import make_grounder
 from rewards.core.params import RewardParams
 from rlrec.answer import ParsedAnswer
+from rlrec.registry import RegistryError
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -58,7 +59,8 @@ class AlignmentScore(Reward):
     @dataclass
     class Params(RewardParams):
         unparseable_value: float | None = None
-        path: str | None = None  # the reward-model folder (required)
+        path: str | None = None  # the reward-model folder; None = the one train_alignment saved for this config
+        mode: str = "pointwise"  # with path=None: which trained reward model (pointwise | pairwise)
         context: str = "clusters"  # clusters | categories
         candidate: str = "cluster"  # cluster | category | item
         context_len: int | None = None  # K; None = alignment.context_len
@@ -77,17 +79,23 @@ class AlignmentScore(Reward):
     def __init__(self, params: Params | None = None, resources: Any = None, *, term: str | None = None) -> None:
         super().__init__(params, resources, term=term)
         p = self.params
-        if not p.path:
-            raise RewardError(
-                "reward 'alignment_score' needs params.path: the folder of a trained alignment reward model "
-                "(python -m experiments.train_alignment writes one); set reward.terms.alignment_score.params.path=…"
-            )
-        self.model, self.tokenizer = resources.sequence_classifier(p.path)
+        path = p.path or self._trained_path(resources, p.mode)
+        self.model, self.tokenizer = resources.sequence_classifier(path)
         self.context_len = p.context_len or resources.config.alignment.context_len
         uses_simulator = p.context == "clusters" or p.candidate == "cluster"
         self.simulator = resources.simulator(p.simulator) if uses_simulator else None
         self.grounder = make_grounder(resources, self.simulator) if p.candidate == "cluster" else None
         self.catalog = resources.catalog() if p.context == "categories" else None
+
+    @staticmethod
+    def _trained_path(resources: Any, mode: str) -> str:
+        """The reward model ``experiments.train_alignment`` trained for the run's config."""
+        from rlrec.alignment.stages import trained_reward_model
+
+        try:
+            return str(trained_reward_model(resources.config, mode))
+        except (FileNotFoundError, RegistryError) as err:
+            raise RewardError(f"reward 'alignment_score': {err}") from err
 
     def scorable(self, parsed: ParsedAnswer) -> bool:
         if self.params.candidate == "category":

@@ -29,18 +29,20 @@ from pathlib import Path
 
 import torch
 
-VARIANTS = [  # (name, weighting or None for TRL vanilla, number of rewards)
-    ("trl_vanilla", None, 2),
-    ("fixed", "fixed", 2),
-    ("popo_light", "popo_light", 2),
-    ("popo_k2", "popo", 2),
-    ("popo_k3", "popo", 3),
+VARIANTS = [  # (name, weighting or None for TRL vanilla, number of rewards, POPO gradient subset)
+    ("trl_vanilla", None, 2, "all"),
+    ("fixed", "fixed", 2, "all"),
+    ("popo_light", "popo_light", 2, "all"),
+    ("popo_k2", "popo", 2, "all"),
+    ("popo_k3", "popo", 3, "all"),
+    ("popo_k2_last2", "popo", 2, "last2"),  # per-reward gradients over the last 2 decoder layers only
 ]
 RATIOS = [  # (label, numerator, denominator, target)
     ("fixed / trl_vanilla", "fixed", "trl_vanilla", 1.02),
     ("popo_light / fixed", "popo_light", "fixed", 1.02),
     ("popo_k2 / fixed", "popo_k2", "fixed", 1.35),
     ("popo_k3 / fixed", "popo_k3", "fixed", None),
+    ("popo_k2_last2 / fixed", "popo_k2_last2", "fixed", None),
 ]
 
 
@@ -98,7 +100,11 @@ def run_variant(spec: dict) -> dict:
         trainer = GRPOTrainer(model=policy, reward_funcs=rewards, args=args, train_dataset=_dataset(64),
                               peft_config=peft_config(rl.lora))
     else:
-        weighting = WeightingConfig(name=spec["weighting"], grad_params=["lora_"] if spec["mode"] == "lora" else [])
+        from transformers import AutoConfig
+
+        layers = AutoConfig.from_pretrained(policy).num_hidden_layers
+        subset = {"all": [], "last2": [rf"layers\.({layers - 2}|{layers - 1})\."]}[spec["subset"]]
+        weighting = WeightingConfig(name=spec["weighting"], grad_params=subset)  # only trainable params (LoRA) count
         trainer = build_trainer(rl=rl, model_config=ModelConfig(), weighting=weighting, policy=policy, reward_funcs=rewards,
                                 reward_names=names, train_dataset=_dataset(64), output_dir=out, **common)
 
@@ -162,10 +168,10 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     runs: dict[tuple[str, str], list[dict]] = {}
-    jobs = [(mode, name, weighting, k) for mode in args.modes.split(",") for name, weighting, k in VARIANTS]
+    jobs = [(mode, *variant) for mode in args.modes.split(",") for variant in VARIANTS]
     for rnd in range(args.rounds):
-        for mode, name, weighting, k in jobs:
-            spec = dict(name=name, weighting=weighting, k=k, mode=mode, model=args.model, steps=args.steps,
+        for mode, name, weighting, k, subset in jobs:
+            spec = dict(name=name, weighting=weighting, k=k, subset=subset, mode=mode, model=args.model, steps=args.steps,
                         warmup=args.warmup, batch_size=args.batch_size, completion_tokens=args.completion_tokens,
                         out=str(out))
             print(f"[round {rnd + 1}/{args.rounds}] {mode:4s} {name} ...", flush=True)
@@ -195,7 +201,8 @@ def main() -> None:
     meta = {"model": args.model, "device": "cuda" if torch.cuda.is_available() else f"cpu ({platform.processor() or platform.machine()})",
             "torch_threads": torch.get_num_threads(), "steps": args.steps, "warmup": args.warmup, "rounds": args.rounds,
             "batch_size": args.batch_size, "completion_tokens": args.completion_tokens, "G": 4}
-    (out / "results.json").write_text(json.dumps({"meta": meta, "table": table, "ratios": ratios}, indent=2))
+    raw = {f"{mode}/{name}": results for (mode, name), results in runs.items()}
+    (out / "results.json").write_text(json.dumps({"meta": meta, "table": table, "ratios": ratios, "raw": raw}, indent=2))
     md = _markdown(meta, table, ratios)
     (out / "results.md").write_text(md)
     print(md)

@@ -40,6 +40,25 @@ def reward_model_dir(config: Config, sources: AlignmentSources) -> StageDir:
                      a.reward_model, config.seed)
 
 
+def trained_reward_model(config: Config, mode: str = "pointwise", sources: AlignmentSources | None = None) -> Path:
+    """The best checkpoint ``train_alignment`` saved in ``mode`` for this config (data, simulator, alignment, seed).
+
+    Raises a FileNotFoundError naming the command that trains it when it does not exist yet.
+    """
+    from rlrec.alignment.training import RM_MODES
+
+    RM_MODES.entry(mode)
+    sources = sources or load_sources(config)
+    path = reward_model_dir(config, sources).path / mode / "best"
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(
+            f"no {mode} alignment reward model for this config at {path}: train it first with `python -m "
+            f"experiments.train_alignment` (same data / alignment / seed overrides), or point to a folder "
+            "explicitly (reward.terms.alignment_score.params.path=<folder>)"
+        )
+    return path
+
+
 def novelty_model_dir(config: Config, sources: AlignmentSources) -> StageDir:
     a = config.alignment
     return stage_dir(config.artifacts_dir, "alignment_novelty", sources.fingerprint, a.context_len, a.novelty,
@@ -164,7 +183,7 @@ def run_best_of_n(config: Config, run_dir: Path) -> dict[str, Any]:
     a, b = config.alignment, config.alignment.best_of_n
     sources = load_sources(config)
     novelty_path = b.novelty_model or str(novelty_model_dir(config, sources).path / "checkpoint")
-    rm_path = b.reward_model or str(reward_model_dir(config, sources).path / b.mode / "best")
+    rm_path = b.reward_model or str(reward_model_dir(config, sources).path / b.mode / "best")  # checked below
     for what, path, key in (("novelty model", novelty_path, "novelty_model"), ("reward model", rm_path, "reward_model")):
         if not (Path(path) / "config.json").exists():
             raise FileNotFoundError(

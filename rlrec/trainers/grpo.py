@@ -28,6 +28,7 @@ import torch
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import GRPOTrainer
 
+from rlrec.alignment.monitor import monitor_metrics
 from rlrec.trainers.per_reward import per_reward_gradients, select_parameters, surrogate_cotangents
 from rlrec.weighting import WeightingStrategy, advantage_moments, combined_advantages, per_reward_advantages
 from rlrec.weighting.maths import gram_matrix
@@ -44,7 +45,9 @@ class WeightedGRPOTrainer(GRPOTrainer):
     ``multi_objective_aggregation``, ``scale_rewards``, logging). Hooks overridden, and why:
 
     * ``_calculate_rewards`` — after TRL gathers the ``[B*G, K]`` rewards, the strategy observes them and its
-      weights become ``self.reward_weights``, so TRL's own advantage code applies Eq. 9 then Eq. 8.
+      weights become ``self.reward_weights``, so TRL's own advantage code applies Eq. 9 then Eq. 8. The
+      reward-hacking monitor (``monitor/*``: format-valid rate, top-10 answer-token share, distinct-1/2;
+      :mod:`rlrec.alignment.monitor`) is computed here on the step's completions, whatever the rewards.
     * ``_generate_and_score_completions`` — POPO only: attaches per-reward advantages ``A^k`` and the advantage
       moments (:mod:`rlrec.weighting.advantages`) to the rows, for the update in the training forward.
     * ``compute_loss`` — POPO only: re-forms the advantages for the current weights and arms the update.
@@ -103,6 +106,7 @@ class WeightedGRPOTrainer(GRPOTrainer):
         rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)  # [B*G, K], all ranks
         self._last_rewards = rewards
         if self.model.training:
+            self._log_metrics(monitor_metrics(completions))  # reward-hacking monitor (this rank's completions)
             metrics = self.strategy.observe_rewards(rewards, self.num_generations)
             self._log_metrics(metrics)
             if self.strategy.gradient_spec is None:

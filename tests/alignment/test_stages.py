@@ -55,6 +55,9 @@ def test_train_alignment_then_best_of_n(config, sources, tmp_path, monkeypatch):
         assert (run / name).stat().st_size > 0
     assert "| pointwise |" in (run / "alignment_report.md").read_text()
 
+    # the alignment_score reward's default (params.path=None) resolves to the checkpoint trained for this config
+    assert stages.trained_reward_model(config, "pairwise") == stages.Path(metrics["reward_model"]["pairwise"]["checkpoint"])
+
     # a rerun with the same config reuses both models instead of training again
     again = stages.train_alignment(config, run)
     assert again["reward_model"]["pointwise"]["selected"] == metrics["reward_model"]["pointwise"]["selected"]
@@ -75,3 +78,14 @@ def test_best_of_n_without_trained_models_says_what_to_run(config, sources, tmp_
     monkeypatch.setattr(stages, "load_sources", lambda _config: sources)
     with pytest.raises(FileNotFoundError, match="experiments.train_alignment"):
         stages.run_best_of_n(config, tmp_path)
+    with pytest.raises(FileNotFoundError, match="experiments.train_alignment"):
+        stages.trained_reward_model(config, "pointwise")
+
+
+def test_alignment_score_without_path_names_the_training_command(config, sources, monkeypatch):
+    import rewards
+    from rewards.core.base import RewardError
+
+    monkeypatch.setattr(stages, "load_sources", lambda _config: sources)
+    with pytest.raises(RewardError, match="experiments.train_alignment"):
+        rewards.make_reward("alignment_score", {}, resources=rewards.Resources(config))

@@ -46,8 +46,10 @@ def test_popo_updates_weights_inside_trls_step(trainer_factory):
     logged = [h for h in trainer.state.log_history if "popo/influence/vowel_rate" in h]
     assert len(logged) == 2
     for key in ["weights/vowel_rate", "weights/length_score", "popo/influence/length_score",
-                "popo/grad_norm/vowel_rate", "popo/grad_cosine/vowel_rate__length_score", "reward", "loss"]:
+                "popo/grad_norm/vowel_rate", "popo/grad_cosine/vowel_rate__length_score", "reward", "loss",
+                "monitor/format_valid_rate", "monitor/top10_token_share", "monitor/distinct_1", "monitor/distinct_2"]:
         assert key in logged[0], key
+    assert 0.0 <= logged[0]["monitor/format_valid_rate"] <= 1.0
     assert weight_trajectory(trainer, NAMES)[-1] == pytest.approx(seen["after"][-1].tolist(), abs=1e-6)
 
 
