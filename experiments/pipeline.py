@@ -3,9 +3,10 @@
     python -m experiments.pipeline experiment=quick                  # what `make run` runs
     python -m experiments.pipeline -m +sweep=weighting_strategies experiment=quick
 
-prepare data → build simulator → distil (RUPR) → PPL filter → SFT → RL (weighting from config) →
-evaluate base / SFT / RL → report.md. Each stage reuses its artifact when the same config already
-produced it (experiments/stages.py), so a rerun resumes where the last one stopped.
+prepare data → build simulator → [alignment reward model, when the reward set uses ``alignment_score``] →
+distil (RUPR) → PPL filter → SFT → RL (weighting from config) → evaluate base / SFT / RL → report.md.
+Each stage reuses its artifact when the same config already produced it (experiments/stages.py), so a
+rerun resumes where the last one stopped.
 """
 
 from __future__ import annotations
@@ -43,7 +44,11 @@ def main(cfg: DictConfig) -> None:
 
     prepared = timed("data", stages.data, config)
     simulator_dir = timed("simulator", stages.simulator, config)
-    reward_set = rewards.build_reward_set(config.reward, rewards.Resources(config))
+    if not config.alignment.simulator:  # the alignment stage and the alignment_score reward use this run's simulator
+        config = dataclasses.replace(config, alignment=dataclasses.replace(config.alignment, simulator=str(simulator_dir)))
+    if stages.needs_alignment_model(config):  # reward sets with alignment_score (e.g. reward=exploration)
+        timed("alignment reward model", stages.alignment_reward_model, config, run_dir)
+    reward_set = rewards.build_reward_set(config.reward, rewards.Resources(config, simulator_dir=simulator_dir))
     logger = build_logger(config.logger, run_dir, dataclasses.asdict(config), reward_set.metadata)
     try:
         distill_dir = timed("distill + PPL filter", stages.distill, config, prepared)

@@ -90,8 +90,8 @@ def rl(config: Config, prepared: PreparedData, start_from: str, logger: RunLogge
     from rlrec.trainers.run import run_rl
 
     config = dataclasses.replace(config, rl=dataclasses.replace(config.rl, init_from=start_from))
-    stage = stage_dir(config.artifacts_dir, "rl", config.data, config.reward, config.rl, config.weighting,
-                      config.model, config.seed, _dir_hash_key(start_from))
+    stage = stage_dir(config.artifacts_dir, "rl", config.data, config.simulator, config.reward, config.rl,
+                      config.weighting, config.model, config.seed, _dir_hash_key(start_from))
     final = stage.path / "rl" / "final"
     history = stage.path / "rl_log" / "metrics.jsonl"
     if stage.done:
@@ -108,6 +108,28 @@ def rl(config: Config, prepared: PreparedData, start_from: str, logger: RunLogge
     recorder.close()
     stage.mark_done(final=str(final))
     return final
+
+
+def _alignment_terms(config: Config) -> list[Any]:
+    """``alignment_score`` terms of the reward set that name no reward-model folder (they need a trained one)."""
+    return [t for key, t in config.reward.terms.items()
+            if (t.reward or key) == "alignment_score" and not t.params.get("path")]
+
+
+def needs_alignment_model(config: Config) -> bool:
+    return bool(_alignment_terms(config))
+
+
+def alignment_reward_model(config: Config, run_dir: Path) -> Path:
+    """The seed-003 alignment reward model(s) the reward set's ``alignment_score`` terms load: trained by
+    :func:`rlrec.alignment.stages.train_alignment` (cached by config; the novelty model is skipped), report in
+    ``<run_dir>/alignment``. Returns the checkpoint of the first term's ``mode``."""
+    from rlrec.alignment.stages import train_alignment, trained_reward_model
+
+    out = run_dir / "alignment"
+    out.mkdir(parents=True, exist_ok=True)
+    train_alignment(config, out, novelty=False)
+    return trained_reward_model(config, _alignment_terms(config)[0].params.get("mode", "pointwise"))
 
 
 def evaluate(config: Config, prepared: PreparedData, models: dict[str, str], simulator_dir: Path, run_dir: Path,

@@ -8,8 +8,9 @@ code (e.g. Pareto analysis reading ``higher_is_better``) reads instead of hard-c
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 

@@ -32,8 +32,9 @@ class Resources:
     True
     """
 
-    def __init__(self, config: Config | None = None) -> None:
+    def __init__(self, config: Config | None = None, simulator_dir: str | Path | None = None) -> None:
         self.config = config or Config()
+        self.simulator_dir = simulator_dir  # the run's simulator artifact (the pipeline's); None = newest one
         self._provided: dict[Hashable, Any] = {}
 
     # ------------------------------------------------------------------ generic
@@ -106,7 +107,8 @@ class Resources:
         """The offline simulator (``rlrec.simulator.Simulator``) at ``path``, checked against this config's
         catalogue and loaded with the shared embedder it was built with.
 
-        ``path`` None: the newest complete artifact for this catalogue under ``<artifacts_dir>/simulator/``.
+        ``path`` None: the run's ``simulator_dir`` when given, else the newest complete artifact for this
+        catalogue under ``<artifacts_dir>/simulator/``.
         """
         if path is None and "simulator" in self._provided:
             return self._provided["simulator"]
@@ -128,9 +130,10 @@ class Resources:
         return self.shared(simulator_key(str(folder)), load)
 
     def simulator_path(self, path: str | None = None) -> Path:
-        """``path``, or the newest simulator artifact built for this config's catalogue (clear error if none)."""
-        if path:
-            return Path(path).expanduser().resolve()
+        """``path``, the run's ``simulator_dir``, or the newest simulator artifact built for this config's
+        catalogue (clear error if none)."""
+        if path or self.simulator_dir:
+            return Path(path or self.simulator_dir).expanduser().resolve()
         from rlrec.simulator import find_simulator
 
         catalog = self.catalog()

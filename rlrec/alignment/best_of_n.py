@@ -20,8 +20,8 @@ Metrics per arm, over users (each served the clusters of their own last-K sequen
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 

@@ -16,9 +16,10 @@ import json
 import logging
 import re
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -184,6 +185,6 @@ class TransitionTable:
         Path(path).write_text(json.dumps({"context_len": self.context_len, "rows": rows}, indent=1))
 
     @classmethod
-    def load(cls, path: str | Path) -> "TransitionTable":
+    def load(cls, path: str | Path) -> TransitionTable:
         data = json.loads(Path(path).read_text())
         return cls(data["context_len"], {tuple(r["context"]): list(r["served"]) for r in data["rows"]})

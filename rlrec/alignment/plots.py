@@ -3,8 +3,8 @@ held-out cluster sequences against the random-ranking baseline, one column per t
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from rlrec.alignment.training import RewardModelResult
 

@@ -16,8 +16,8 @@ whatever order the candidates happen to be stored in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -69,10 +70,10 @@ def novelty_model_dir(config: Config, sources: AlignmentSources) -> StageDir:
 
 
 def train_alignment(
-    config: Config, run_dir: Path, logger: RunLogger | None = None, callbacks: Sequence[Any] = ()
+    config: Config, run_dir: Path, logger: RunLogger | None = None, callbacks: Sequence[Any] = (), novelty: bool = True
 ) -> dict[str, Any]:
-    """Train the reward model in each of ``alignment.reward_model.modes`` and the novelty model; write
-    ``alignment_report.md``, ``alignment_metrics.json`` and ``reward_model_curves.png`` to ``run_dir``.
+    """Train the reward model in each of ``alignment.reward_model.modes`` and (``novelty``) the novelty model;
+    write ``alignment_report.md``, ``alignment_metrics.json`` and ``reward_model_curves.png`` to ``run_dir``.
     ``logger`` gets every offline evaluation row; ``callbacks`` go to every trainer."""
     from rlrec.alignment.plots import plot_learning_curves
     from rlrec.alignment.training import RM_MODES, RewardModelResult, load_result, train_reward_model
@@ -107,13 +108,13 @@ def train_alignment(
     curves = plot_learning_curves(results, run_dir / "reward_model_curves.png",
                                   {"cluster prior": {"f1": prior.f1, "ndcg": prior.ndcg}})
 
-    novelty = _train_novelty(config, sources)
+    novelty_info = _train_novelty(config, sources) if novelty else {"skipped": "not needed by this run"}
     metrics = {
         "feedback": split.summary(),
         "reward_model": {r.mode: {"checkpoint": str(r.best_dir), "selected": r.best, "final": r.final,
                                   "train_seconds": r.train_seconds} for r in results},
         "cluster_prior_baseline": prior.as_dict(),
-        "novelty": novelty,
+        "novelty": novelty_info,
         "simulator": str(sources.simulator_dir),
     }
     (run_dir / "alignment_metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
@@ -162,9 +163,12 @@ def _training_report(metrics: dict[str, Any], k: int, curves: str) -> str:
     lines += ["", f"Checkpoints selected by F1@{k}; random = mean over random rankings of the same sequences; pair acc. = "
               "share of differently-scored candidate pairs ordered right (random 0.5); cluster prior = each candidate "
               "scored by its mean training feedback over all contexts. Learning curves: "
-              f"`{curves}`.", "",
-              f"Novelty model: {n.get('examples')} novel transitions from {n.get('users')} users "
-              f"(mined: {n.get('mined')}), checkpoint `{n['checkpoint']}`.", ""]
+              f"`{curves}`.", ""]
+    if "checkpoint" in n:
+        lines += [f"Novelty model: {n.get('examples')} novel transitions from {n.get('users')} users "
+                  f"(mined: {n.get('mined')}), checkpoint `{n['checkpoint']}`.", ""]
+    else:
+        lines += [f"Novelty model: {n.get('skipped')}.", ""]
     return "\n".join(lines)
 
 

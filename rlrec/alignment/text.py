@@ -17,7 +17,7 @@ which is out of the training distribution and only as good as the model generali
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 CONTEXT_PREFIX = "Recent interest clusters: "
 CANDIDATE_PREFIX = "Next interest cluster: "

@@ -1,6 +1,5 @@
 """Novel-transition mining, the SFT records, cluster-name matching and the transition table."""
 
-import pytest
 
 from rlrec.alignment.novelty import (
     ClusterMatcher,

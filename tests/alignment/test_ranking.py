@@ -7,10 +7,10 @@ import pytest
 
 from rlrec.alignment.ranking import (
     RankingGroup,
-    pair_accuracy,
     evaluate_ranking,
     f1_at_k,
     ndcg_at_k,
+    pair_accuracy,
     rank_order,
     relevant_set,
 )

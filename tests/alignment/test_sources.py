@@ -1,7 +1,6 @@
 """The simulator adapter: feedback export → records, and the engagement definition on a toy catalogue."""
 
 import numpy as np
-import pytest
 
 from rlrec.alignment.sources import cluster_engagement, feedback_records
 from rlrec.simulator.clusters import InterestClusters

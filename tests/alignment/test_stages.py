@@ -48,7 +48,7 @@ def test_train_alignment_then_best_of_n(config, sources, tmp_path, monkeypatch):
     run.mkdir()
     metrics = stages.train_alignment(config, run)
     assert set(metrics["reward_model"]) == {"pointwise", "pairwise"}
-    for mode, r in metrics["reward_model"].items():
+    for r in metrics["reward_model"].values():
         assert (r["selected"]["f1"] >= 0) and (stages.Path(r["checkpoint"]) / "config.json").exists()
     assert metrics["novelty"]["examples"] > 0
     for name in ("alignment_report.md", "alignment_metrics.json", "reward_model_curves.png"):

@@ -10,7 +10,7 @@ import torch
 
 from rlrec.alignment.feedback import pairwise_rows, pointwise_rows, split_feedback
 from rlrec.alignment.losses import pairwise_loss, pointwise_loss
-from rlrec.alignment.reward_model import encode, load_reward_model, pad_batch, score, score_texts
+from rlrec.alignment.reward_model import load_reward_model, score, score_texts
 from rlrec.alignment.training import RM_MODES, train_reward_model
 from rlrec.config import LoraConfig, RewardModelConfig
 

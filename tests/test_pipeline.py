@@ -1,0 +1,66 @@
+"""The main job end to end (`experiments.pipeline`) on real Instacart data with the tiny LM in every model role,
+then the same command again: every stage must be reused from its artifact, and the report rebuilt."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _overrides(tiny: Path, artifacts: Path, run_dir: Path) -> list[str]:
+    return [
+        "experiment=quick", f"artifacts_dir={artifacts}", f"hydra.run.dir={run_dir}",
+        f"model.policy={tiny}", "model.max_new_tokens=8",
+        "data.max_users=30", "data.history_len=8", "data.prompt_token_budget=192",
+        "simulator.epochs=1",
+        f"distill.teacher.model={tiny}", "distill.teacher.max_new_tokens=12", "distill.max_examples=3",
+        "distill.num_candidates=2", "distill.min_cot_chars=1",
+        "sft.epochs=1", "sft.eval_examples=2", "sft.eval_max_new_tokens=8",
+        "rl.max_steps=1", "rl.max_prompts=2", "rl.max_completion_length=8",
+        "eval.max_examples=3", "eval.bootstrap_samples=50",
+    ]
+
+
+def _run(args: list[str]) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-m", "experiments.pipeline", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-6000:]
+    return result
+
+
+# two subprocess runs of every stage with the tiny LM: ~50 s on an idle 2-core machine
+def test_pipeline_runs_every_stage_then_resumes_from_artifacts(tiny_lm_path, tmp_path):
+    artifacts = tmp_path / "artifacts"
+    first = tmp_path / "run1"
+    _run(_overrides(tiny_lm_path, artifacts, first))
+
+    stages = json.loads((first / "stages.json").read_text())
+    assert [s["stage"] for s in stages] == ["data", "simulator", "distill + PPL filter", "sft", "rl", "evaluate"]
+    report = (first / "report.md").read_text()
+    assert "| group | metric | base | sft | rl | rl vs base | rl vs sft |" in report
+    for name in ("pareto.png", "weights.png", "ppl_hist.png", "data_card.md", "simulator_card.md", "summary.json"):
+        assert (first / name).stat().st_size > 0, name
+    for label in ("base", "sft", "rl"):
+        assert (first / "eval" / label / "eval_metrics.json").exists()
+    summary = json.loads((first / "summary.json").read_text())
+    assert {"objective/Semantic_Cosine", "objective/CTCVR"} <= set(summary)
+    rows = [json.loads(line) for line in (first / "metrics.jsonl").read_text().splitlines()]
+    assert any("weights/semantic_cosine" in r and "monitor/format_valid_rate" in r for r in rows)
+
+    second = tmp_path / "run2"
+    result = _run(_overrides(tiny_lm_path, artifacts, second))
+    log = result.stdout + result.stderr
+    for stage in ("data", "simulator", "distill", "sft", "rl", "evaluate base", "evaluate sft", "evaluate rl"):
+        assert f"{stage}: reusing" in log, stage
+    again = json.loads((second / "summary.json").read_text())
+    assert again["objective/CTCVR"] == summary["objective/CTCVR"]
+    # the reused RL stage replays its curves into the new run's log
+    assert any("weights/semantic_cosine" in json.loads(line) for line in (second / "metrics.jsonl").read_text().splitlines())
