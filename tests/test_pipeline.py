@@ -64,3 +64,24 @@ def test_pipeline_runs_every_stage_then_resumes_from_artifacts(tiny_lm_path, tmp
     assert again["objective/CTCVR"] == summary["objective/CTCVR"]
     # the reused RL stage replays its curves into the new run's log
     assert any("weights/semantic_cosine" in json.loads(line) for line in (second / "metrics.jsonl").read_text().splitlines())
+
+
+def test_alignment_stage_runs_only_for_reward_sets_that_need_a_trained_reward_model():
+    from experiments import stages
+    from rlrec.config import Config, RewardConfig, RewardTermConfig
+
+    def config(**terms) -> Config:
+        return Config(reward=RewardConfig(terms=terms))
+
+    assert not stages.needs_alignment_model(config(semantic_cosine=RewardTermConfig(), ctcvr=RewardTermConfig()))
+    assert stages.needs_alignment_model(config(alignment_score=RewardTermConfig()))
+    assert stages.needs_alignment_model(config(rm=RewardTermConfig(reward="alignment_score")))  # renamed term
+    assert not stages.needs_alignment_model(config(alignment_score=RewardTermConfig(params={"path": "/some/rm"})))
+
+
+def test_rewards_use_the_runs_simulator_when_given(tmp_path):
+    import rewards
+
+    resources = rewards.Resources(simulator_dir=tmp_path / "sim")
+    assert resources.simulator_path() == (tmp_path / "sim").resolve()
+    assert resources.simulator_path(str(tmp_path / "other")) == (tmp_path / "other").resolve()  # params.simulator wins
