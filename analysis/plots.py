@@ -37,11 +37,14 @@ def plot_fronts(fronts: FrontAnalysis, path: str | Path) -> Path:
     pairs = list(combinations(range(len(fronts.objectives)), 2))[:6]
     fig, axes = plt.subplots(1, len(pairs), figsize=(6 * len(pairs), 4.8), squeeze=False)
     colors = plt.get_cmap("tab10")
+    markers = "osD^vP*X"  # shapes and shrinking sizes keep variants with identical scores visible on top of each other
     for ax, (i, j) in zip(axes[0], pairs):
         xo, yo = fronts.objectives[i], fronts.objectives[j]
         for c, (variant, group) in enumerate(fronts.points.groupby("variant", sort=True)):
             color = colors(c % 10)
-            ax.scatter(group[xo], group[yo], color=color, alpha=0.8, label=f"{variant} (n={len(group)})")
+            ax.scatter(group[xo], group[yo], color=color, alpha=0.8, marker=markers[c % len(markers)],
+                       s=max(110 - 30 * c, 20), facecolors="none" if c % 2 else color,
+                       label=f"{variant} (n={len(group)})")
             front = group[group["on_variant_front"]].sort_values(xo)
             if len(fronts.objectives) == 2 and len(front) > 1:
                 ax.plot(front[xo], front[yo], "--", color=color, alpha=0.7)
