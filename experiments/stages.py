@@ -110,10 +110,15 @@ def rl(config: Config, prepared: PreparedData, start_from: str, logger: RunLogge
     return final
 
 
+def _param(params: Any, name: str, default: Any = None) -> Any:
+    """A reward parameter, whether ``params`` is a plain dict or the reward's composed ``Params`` object."""
+    return params.get(name, default) if isinstance(params, dict) else getattr(params, name, default)
+
+
 def _alignment_terms(config: Config) -> list[Any]:
     """``alignment_score`` terms of the reward set that name no reward-model folder (they need a trained one)."""
     return [t for key, t in config.reward.terms.items()
-            if (t.reward or key) == "alignment_score" and not t.params.get("path")]
+            if (t.reward or key) == "alignment_score" and not _param(t.params, "path")]
 
 
 def needs_alignment_model(config: Config) -> bool:
@@ -129,7 +134,7 @@ def alignment_reward_model(config: Config, run_dir: Path) -> Path:
     out = run_dir / "alignment"
     out.mkdir(parents=True, exist_ok=True)
     train_alignment(config, out, novelty=False)
-    return trained_reward_model(config, _alignment_terms(config)[0].params.get("mode", "pointwise"))
+    return trained_reward_model(config, _param(_alignment_terms(config)[0].params, "mode", "pointwise"))
 
 
 def evaluate(config: Config, prepared: PreparedData, models: dict[str, str], simulator_dir: Path, run_dir: Path,

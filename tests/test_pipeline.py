@@ -75,6 +75,12 @@ def test_alignment_stage_runs_only_for_reward_sets_that_need_a_trained_reward_mo
     assert stages.needs_alignment_model(config(alignment_score=RewardTermConfig()))
     assert stages.needs_alignment_model(config(rm=RewardTermConfig(reward="alignment_score")))  # renamed term
     assert not stages.needs_alignment_model(config(alignment_score=RewardTermConfig(params={"path": "/some/rm"})))
+    # composed Hydra configs carry the reward's Params object, not a dict
+    from rewards.alignment_score import AlignmentScore
+
+    assert stages.needs_alignment_model(config(alignment_score=RewardTermConfig(params=AlignmentScore.Params())))
+    assert not stages.needs_alignment_model(
+        config(alignment_score=RewardTermConfig(params=AlignmentScore.Params(path="/some/rm"))))
 
 
 def test_rewards_use_the_runs_simulator_when_given(tmp_path):
