@@ -44,6 +44,7 @@ class Stub:
                     action = stub.script.pop(0) if stub.script else "ok"
                     stub.in_flight += 1
                     stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
+                self._counted = True
                 try:
                     if self.path != "/v1/chat/completions":
                         return self._send(404, {"error": "not found"})
@@ -58,11 +59,19 @@ class Stub:
                     content = body["messages"][0]["content"]
                     self._send(200, {"choices": [{"message": {"role": "assistant", "content": f"echo:{content}"}}]})
                 finally:
+                    self._done()
+
+            def _done(self):
+                """Leave the in-flight count *before* the client can read the response (it may send its next
+                request at once, which would otherwise be counted while this one still is)."""
+                if self._counted:
+                    self._counted = False
                     with stub.lock:
                         stub.in_flight -= 1
 
             def _send(self, status, payload):
                 data = json.dumps(payload).encode()
+                self._done()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
