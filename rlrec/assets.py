@@ -12,6 +12,7 @@ The packages are located with ``importlib.util.find_spec`` and never imported (`
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
@@ -19,6 +20,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -176,3 +178,25 @@ def load_embedder(name_or_path: str = EMBEDDED_EMBEDDER, device: str | None = No
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(resolve_model_path(name_or_path), device=device or "cpu")
+
+
+def embedder_autocast(embedder: Any, precision: str, setting: str = "precision") -> contextlib.AbstractContextManager:
+    """bf16 autocast for encoding with ``embedder``: always for ``bfloat16``, for ``auto`` only on hardware with
+    native bf16 (CUDA, AMX / AVX512-BF16 CPUs), never for ``float32``. ``setting`` names the config value in the
+    error for anything else."""
+    if precision == "float32":
+        return contextlib.nullcontext()
+    if precision not in ("auto", "bfloat16"):
+        raise ValueError(f"{setting} must be auto, float32 or bfloat16, got {precision!r}")
+    import torch
+
+    kind = "cuda" if str(getattr(embedder, "device", "cpu")).startswith("cuda") else "cpu"
+    if precision == "auto":
+        if kind == "cuda":
+            native = torch.cuda.is_bf16_supported()
+        else:
+            native = bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
+                          or getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
+        if not native:
+            return contextlib.nullcontext()
+    return torch.autocast(kind, dtype=torch.bfloat16)

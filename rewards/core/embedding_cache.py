@@ -7,13 +7,14 @@ are deduplicated and encoded together in one batched call.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
+from rlrec.assets import embedder_autocast
 
 
 class EmbeddingCache:
@@ -104,7 +105,7 @@ class EmbeddingCache:
             self._vectors.popitem(last=False)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        with autocast(self.encoder, self.precision):
+        with embedder_autocast(self.encoder, self.precision, "embedding precision"):
             vectors = self.encoder.encode(
                 texts, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
                 show_progress_bar=False,
@@ -113,21 +114,3 @@ class EmbeddingCache:
         vectors = np.asarray(vectors, dtype=np.float32)  # [M, D]
         # Encoders that ignore normalize_embeddings still give unit vectors here.
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-
-
-def autocast(encoder: Any, precision: str) -> contextlib.AbstractContextManager:
-    """bf16 autocast for ``bfloat16``, or for ``auto`` on hardware with native bf16; else a no-op."""
-    if precision == "float32":
-        return contextlib.nullcontext()
-    import torch
-
-    kind = "cuda" if str(getattr(encoder, "device", "cpu")).startswith("cuda") else "cpu"
-    if precision == "auto":
-        if kind == "cuda":
-            native = torch.cuda.is_bf16_supported()
-        else:
-            native = bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
-                          or getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
-        if not native:
-            return contextlib.nullcontext()
-    return torch.autocast(kind, dtype=torch.bfloat16)

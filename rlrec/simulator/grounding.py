@@ -8,7 +8,6 @@ has native bf16 (AMX / AVX512-BF16 CPUs, CUDA): ~4x faster on CPU, cosine to fp3
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from rlrec.answer import ParsedAnswer, completion_text, parse_answer
+from rlrec.assets import embedder_autocast
 from rlrec.data.schema import Catalog
 
 __all__ = ["ItemIndex", "GroundedAnswers", "ground_answers", "embedder_fingerprint", "default_cache_dir"]
@@ -42,31 +42,10 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:80] or "embedder"
 
 
-def _autocast(embedder: Any, precision: str) -> contextlib.AbstractContextManager:
-    """bf16 autocast for ``precision`` "bfloat16", or "auto" on hardware with native bf16; else a no-op."""
-    if precision == "float32":
-        return contextlib.nullcontext()
-    import torch
-
-    device = str(getattr(embedder, "device", "cpu"))
-    kind = "cuda" if device.startswith("cuda") else "cpu"
-    if precision == "auto":
-        if kind == "cuda":
-            native = torch.cuda.is_bf16_supported()
-        else:
-            native = bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
-                          or getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
-        if not native:
-            return contextlib.nullcontext()
-    elif precision != "bfloat16":
-        raise ValueError(f"simulator.encode_precision must be auto, float32 or bfloat16, got {precision!r}")
-    return torch.autocast(kind, dtype=torch.bfloat16)
-
-
 def _encode(embedder: Any, texts: Sequence[str], batch_size: int, precision: str, progress: bool = False) -> np.ndarray:
     if not len(texts):
         return np.zeros((0, 0), dtype=np.float32)
-    with _autocast(embedder, precision):
+    with embedder_autocast(embedder, precision, "simulator.encode_precision"):
         emb = embedder.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
                               convert_to_numpy=True, show_progress_bar=progress)
     emb = np.asarray(emb, dtype=np.float32)
