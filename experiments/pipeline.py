@@ -34,10 +34,11 @@ def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
     timings: list[dict] = []
 
-    def timed(name, fn, *args):
+    def timed(name, fn, *args, artifact=None):
         start = time.perf_counter()
         result = fn(*args)
-        artifact = result if isinstance(result, Path) else stages.data_dir(config) if name == "data" else run_dir / "eval"
+        if artifact is None:
+            artifact = result if isinstance(result, Path) else stages.data_dir(config) if name == "data" else run_dir / "eval"
         timings.append({"stage": name, "artifact": str(artifact), "seconds": time.perf_counter() - start})
         (run_dir / "stages.json").write_text(json.dumps(timings, indent=1))
         return result
@@ -47,7 +48,9 @@ def main(cfg: DictConfig) -> None:
     if not config.alignment.simulator:  # the alignment stage and the alignment_score reward use this run's simulator
         config = dataclasses.replace(config, alignment=dataclasses.replace(config.alignment, simulator=str(simulator_dir)))
     if stages.needs_alignment_model(config):  # reward sets with alignment_score (e.g. reward=exploration)
-        timed("alignment reward model", stages.alignment_reward_model, config, run_dir)
+        checkpoints = timed("alignment reward model", stages.alignment_models, config, run_dir,
+                            artifact=run_dir / "alignment")
+        config = stages.with_alignment_models(config, checkpoints)
     reward_set = rewards.build_reward_set(config.reward, rewards.Resources(config, simulator_dir=simulator_dir))
     logger = build_logger(config.logger, run_dir, dataclasses.asdict(config), reward_set.metadata)
     try:

@@ -125,16 +125,37 @@ def needs_alignment_model(config: Config) -> bool:
     return bool(_alignment_terms(config))
 
 
-def alignment_reward_model(config: Config, run_dir: Path) -> Path:
-    """The seed-003 alignment reward model(s) the reward set's ``alignment_score`` terms load: trained by
-    :func:`rlrec.alignment.stages.train_alignment` (cached by config; the novelty model is skipped), report in
-    ``<run_dir>/alignment``. Returns the checkpoint of the first term's ``mode``."""
-    from rlrec.alignment.stages import train_alignment, trained_reward_model
+def alignment_models(config: Config, run_dir: Path) -> dict[str, Path]:
+    """The seed-003 alignment reward models (mode → best checkpoint) for the reward set's ``alignment_score``
+    terms: trained by :func:`rlrec.alignment.stages.train_alignment` (cached by config; the novelty model is
+    skipped), report in ``<run_dir>/alignment``."""
+    from rlrec.alignment.stages import train_alignment
 
     out = run_dir / "alignment"
     out.mkdir(parents=True, exist_ok=True)
-    train_alignment(config, out, novelty=False)
-    return trained_reward_model(config, _param(_alignment_terms(config)[0].params, "mode", "pointwise"))
+    metrics = train_alignment(config, out, novelty=False)
+    return {mode: Path(r["checkpoint"]) for mode, r in metrics["reward_model"].items()}
+
+
+def with_alignment_models(config: Config, checkpoints: dict[str, Path]) -> Config:
+    """``config`` whose path-less ``alignment_score`` terms load the checkpoint of their ``mode`` (so the reward
+    does not look the model up again, and the run's config.yaml names the model it used)."""
+    needing = {id(t) for t in _alignment_terms(config)}
+    terms = {}
+    for key, term in config.reward.terms.items():
+        if id(term) in needing:
+            mode = _param(term.params, "mode", "pointwise")
+            if mode not in checkpoints:
+                raise ValueError(
+                    f"reward.terms.{key}.params.mode={mode!r} but alignment.reward_model.modes trains only "
+                    f"{sorted(checkpoints)}: add {mode!r} to alignment.reward_model.modes or change the term's mode"
+                )
+            path = str(checkpoints[mode])
+            params = ({**term.params, "path": path} if isinstance(term.params, dict)
+                      else dataclasses.replace(term.params, path=path))
+            term = dataclasses.replace(term, params=params)
+        terms[key] = term
+    return dataclasses.replace(config, reward=dataclasses.replace(config.reward, terms=terms))
 
 
 def evaluate(config: Config, prepared: PreparedData, models: dict[str, str], simulator_dir: Path, run_dir: Path,

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -89,3 +91,26 @@ def test_rewards_use_the_runs_simulator_when_given(tmp_path):
     resources = rewards.Resources(simulator_dir=tmp_path / "sim")
     assert resources.simulator_path() == (tmp_path / "sim").resolve()
     assert resources.simulator_path(str(tmp_path / "other")) == (tmp_path / "other").resolve()  # params.simulator wins
+
+
+def test_pipeline_points_path_less_alignment_terms_at_the_trained_checkpoints(tmp_path):
+    from experiments import stages
+    from rewards.alignment_score import AlignmentScore
+    from rlrec.config import Config, RewardConfig, RewardTermConfig
+
+    terms = {"semantic_cosine": RewardTermConfig(weight=0.5),
+             "alignment_score": RewardTermConfig(params=AlignmentScore.Params(mode="pairwise")),
+             "rm": RewardTermConfig(reward="alignment_score", params={}),
+             "fixed_rm": RewardTermConfig(reward="alignment_score", params={"path": "/kept"})}
+    config = Config(reward=RewardConfig(terms=terms))
+    checkpoints = {"pointwise": tmp_path / "pw", "pairwise": tmp_path / "pp"}
+    out = stages.with_alignment_models(config, checkpoints)
+    assert out.reward.terms["alignment_score"].params.path == str(tmp_path / "pp")
+    assert out.reward.terms["alignment_score"].params.mode == "pairwise"
+    assert out.reward.terms["rm"].params == {"path": str(tmp_path / "pw")}
+    assert out.reward.terms["fixed_rm"].params == {"path": "/kept"}
+    assert out.reward.terms["semantic_cosine"] == terms["semantic_cosine"]
+    assert not stages.needs_alignment_model(out)
+    assert config.reward.terms["rm"].params == {}  # the input config is left as it was
+    with pytest.raises(ValueError, match="alignment.reward_model.modes"):
+        stages.with_alignment_models(config, {"pointwise": tmp_path / "pw"})
