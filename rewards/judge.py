@@ -44,7 +44,7 @@ class Judge(Reward):
         api_key_env: str | None = "OPENAI_API_KEY"  # NAME of the env var holding the key (never the key)
         timeout_s: float = 60.0
         max_retries: int = 4
-        backoff_s: float = 1.0  # first retry delay; doubles per retry
+        backoff_s: float = 1.0  # first retry delay; doubles per retry (with jitter)
         backoff_max_s: float = 30.0
         concurrency: int = 8  # requests in flight at most
         on_error: str = "raise"  # raise | none (score None and count it)

@@ -13,8 +13,9 @@ import pytest
 from reward_toys import completion
 
 from rewards import make_reward
-from rewards.judging.backends import JudgeEndpointError, backoff_delays
+from rewards.judging.backends import JudgeEndpointError
 from rewards.judging.rubric import aggregate, judge_messages, parse_verdicts
+from rlrec.openai_client import backoff_delay
 
 CRITERIA = ["relevance", "consistency", "specificity", "validity"]
 SECRET = "sk-test-secret-123"
@@ -141,7 +142,7 @@ def test_judge_messages_hold_context_answer_and_every_criterion():
 
 
 def test_backoff_is_exponential_and_capped():
-    assert backoff_delays(5, 1.0, 5.0) == [1.0, 2.0, 4.0, 5.0, 5.0]
+    assert [backoff_delay(i, 1.0, 5.0) for i in range(5)] == [1.0, 2.0, 4.0, 5.0, 5.0]
 
 
 # ---------------------------------------------------------------------------------------------- backend
