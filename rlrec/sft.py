@@ -19,6 +19,7 @@ from typing import Any
 
 from rlrec.answer import parse_answer
 from rlrec.config import SFTConfig
+from rlrec.lora import peft_lora_config
 
 log = logging.getLogger(__name__)
 
@@ -100,16 +101,8 @@ def count_too_long(records: Sequence[dict[str, Any]], tokenizer: Any, max_length
 
 
 def lora_config(cfg: SFTConfig):
-    from peft import LoraConfig
-
-    modules = cfg.lora.target_modules
-    return LoraConfig(
-        r=cfg.lora.r,
-        lora_alpha=cfg.lora.alpha,
-        lora_dropout=cfg.lora.dropout,
-        target_modules=modules[0] if modules == ["all-linear"] else list(modules),
-        task_type="CAUSAL_LM",
-    )
+    """PEFT ``LoraConfig`` for the student (``cfg.lora``), or None for full fine-tuning."""
+    return peft_lora_config(cfg.lora, task_type="CAUSAL_LM")
 
 
 def build_trainer(
@@ -144,7 +137,7 @@ def build_trainer(
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
-        peft_config=lora_config(cfg) if cfg.lora.enabled else None,
+        peft_config=lora_config(cfg),
         callbacks=list(callbacks) or None,
     )
 

@@ -22,6 +22,7 @@ import torch
 from rlrec.alignment.text import alignment_input
 from rlrec.assets import resolve_model_path
 from rlrec.config import RewardModelConfig
+from rlrec.lora import wrap_lora
 
 log = logging.getLogger(__name__)
 
@@ -49,19 +50,9 @@ def load_reward_model(
     model.config.pad_token_id = tokenizer.pad_token_id
     if config is not None and config.train_layers is not None:
         freeze_below_top(model, config.train_layers)
-    if config is not None and config.lora.enabled:
-        from peft import LoraConfig, get_peft_model
-
-        targets = config.lora.target_modules
-        lora = LoraConfig(
-            task_type="SEQ_CLS",
-            r=config.lora.r,
-            lora_alpha=config.lora.alpha,
-            lora_dropout=config.lora.dropout,
-            target_modules="all-linear" if list(targets) == ["all-linear"] else list(targets),
-            modules_to_save=["score"],  # the head is new: train it fully, not through a low-rank update
-        )
-        model = get_peft_model(model, lora)
+    if config is not None:
+        # the head is new: train it fully, not through a low-rank update
+        model = wrap_lora(model, config.lora, task_type="SEQ_CLS", modules_to_save=["score"])
     return model, tokenizer
 
 

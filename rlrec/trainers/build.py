@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rlrec.config import LoraConfig, ModelConfig, RLConfig, WeightingConfig
+from rlrec.lora import peft_lora_config
 from rlrec.weighting import WeightingStrategy, build_strategy
 
 __all__ = ["grpo_args", "peft_config", "build_trainer"]
@@ -66,15 +67,7 @@ def grpo_args(rl: RLConfig, model: ModelConfig, output_dir: Path | str, seed: in
 
 def peft_config(lora: LoraConfig):
     """PEFT ``LoraConfig`` for the policy, or None for full fine-tuning (``lora.enabled: false``)."""
-    if not lora.enabled:
-        return None
-    from peft import LoraConfig as PeftLoraConfig
-
-    targets = lora.target_modules
-    target_modules: Any = targets[0] if targets == ["all-linear"] else list(targets)
-    return PeftLoraConfig(
-        r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=target_modules, task_type="CAUSAL_LM"
-    )
+    return peft_lora_config(lora, task_type="CAUSAL_LM")
 
 
 def build_trainer(
