@@ -1,7 +1,8 @@
 """Collective feedback → reward-model examples and held-out ranking groups (seed 003 §4.1, §5.2).
 
 The simulator exports aggregated, post-processed feedback (normalised, support-filtered, rounded) per
-(cluster sequence, next cluster) transition. This module turns it into
+(cluster sequence, next cluster) transition as :class:`~rlrec.simulator.feedback.FeedbackPoint` /
+:class:`~rlrec.simulator.feedback.FeedbackPair` records (cluster ids as strings here). This module turns it into
 
 * pointwise rows ``{"text", "label"}`` (label = the normalised score in [0, 1]),
 * pairwise rows ``{"chosen", "rejected", "margin"}`` (Bradley–Terry),
@@ -21,41 +22,17 @@ import numpy as np
 
 from rlrec.alignment.ranking import RankingGroup
 from rlrec.alignment.text import alignment_input
-
-
-@dataclass(frozen=True)
-class Transition:
-    """One pointwise feedback record: serving cluster ``next`` to users whose last K clusters are ``context``."""
-
-    context_ids: tuple[str, ...]  # oldest first
-    context_names: tuple[str, ...]
-    next_id: str
-    next_name: str
-    score: float  # normalised aggregated engagement, in [0, 1]
-    support: int = 0  # users behind the aggregate
-
-
-@dataclass(frozen=True)
-class Preference:
-    """One pairwise feedback record: for ``context``, ``preferred`` got more engagement than ``rejected``."""
-
-    context_ids: tuple[str, ...]
-    context_names: tuple[str, ...]
-    preferred_id: str
-    preferred_name: str
-    rejected_id: str
-    rejected_name: str
-    margin: float = 0.0  # score(preferred) - score(rejected) >= 0
+from rlrec.simulator.feedback import FeedbackPair, FeedbackPoint
 
 
 @dataclass
 class FeedbackSplit:
     """Feedback split by context into train and held-out parts, plus the held-out ranking groups."""
 
-    train_points: list[Transition]
-    eval_points: list[Transition]
-    train_pairs: list[Preference]
-    eval_pairs: list[Preference]
+    train_points: list[FeedbackPoint]
+    eval_points: list[FeedbackPoint]
+    train_pairs: list[FeedbackPair]
+    eval_pairs: list[FeedbackPair]
     groups: list[RankingGroup]
     skipped: Counter = field(default_factory=Counter)  # reason → count (reported, never silent)
 
@@ -70,7 +47,7 @@ class FeedbackSplit:
         }
 
 
-def pointwise_rows(points: Iterable[Transition]) -> list[dict[str, object]]:
+def pointwise_rows(points: Iterable[FeedbackPoint]) -> list[dict[str, object]]:
     """``{"text": alignment_input(context, next), "label": score}`` per transition."""
     rows = []
     for p in points:
@@ -83,7 +60,7 @@ def pointwise_rows(points: Iterable[Transition]) -> list[dict[str, object]]:
     return rows
 
 
-def pairwise_rows(pairs: Iterable[Preference]) -> list[dict[str, object]]:
+def pairwise_rows(pairs: Iterable[FeedbackPair]) -> list[dict[str, object]]:
     """``{"chosen", "rejected", "margin"}`` texts per preference pair (TRL ``RewardTrainer`` columns)."""
     return [
         {
@@ -95,10 +72,10 @@ def pairwise_rows(pairs: Iterable[Preference]) -> list[dict[str, object]]:
     ]
 
 
-def ranking_groups(points: Iterable[Transition], k: int) -> tuple[list[RankingGroup], Counter]:
+def ranking_groups(points: Iterable[FeedbackPoint], k: int) -> tuple[list[RankingGroup], Counter]:
     """One group per context with more than ``k`` candidate next clusters (with <= k every ranking is perfect
     at K, so such contexts are skipped and counted)."""
-    by_context: dict[tuple[str, ...], list[Transition]] = defaultdict(list)
+    by_context: dict[tuple[str, ...], list[FeedbackPoint]] = defaultdict(list)
     for p in points:
         by_context[p.context_ids].append(p)
     groups, skipped = [], Counter()
@@ -120,8 +97,8 @@ def ranking_groups(points: Iterable[Transition], k: int) -> tuple[list[RankingGr
 
 
 def split_feedback(
-    points: Sequence[Transition],
-    pairs: Sequence[Preference],
+    points: Sequence[FeedbackPoint],
+    pairs: Sequence[FeedbackPair],
     k: int,
     eval_fraction: float,
     seed: int = 0,
@@ -155,7 +132,7 @@ def split_feedback(
     )
 
 
-def cluster_prior_scores(train_points: Sequence[Transition], groups: Sequence[RankingGroup]) -> list[np.ndarray]:
+def cluster_prior_scores(train_points: Sequence[FeedbackPoint], groups: Sequence[RankingGroup]) -> list[np.ndarray]:
     """A context-blind baseline: each candidate scored by its mean training feedback score over all contexts
     (the global mean for a cluster never seen in training). [N_g] per group. What an alignment model scores
     beyond this, it learned from the user's context."""

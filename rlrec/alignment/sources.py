@@ -1,8 +1,8 @@
 """Everything seed 003 needs from the data layer and the simulator, behind one adapter.
 
 * cluster names and every user's chronological cluster sequence (``Simulator.clusters``, ids as strings);
-* the collective feedback export (``rlrec.simulator.load_feedback``) as :class:`Transition` /
-  :class:`Preference` records;
+* the collective feedback export (``rlrec.simulator.load_feedback``): its :class:`FeedbackPoint` /
+  :class:`FeedbackPair` records with string cluster ids;
 * simulated engagement E(user, cluster): exactly the simulator's definition when it built the feedback —
   the mean pCTCVR of the user's top ``served_items`` items among the cluster's ``pool_size`` most popular
   items (a backbone serving the best items of the cluster) — with the user in their latest logged state.
@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from rlrec.alignment.feedback import Preference, Transition
 from rlrec.config import Config
+from rlrec.simulator.feedback import FeedbackPair, FeedbackPoint
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,8 @@ class AlignmentSources:
     names: dict[str, str]  # cluster id → name
     sequences: dict[str, list[str]]  # user → chronological cluster ids (consecutive repeats collapsed)
     ordered_context: bool  # the simulator's contexts: oldest → newest (True) or sorted ids (a set)
-    points: list[Transition]
-    pairs: list[Preference]
+    points: list[FeedbackPoint]
+    pairs: list[FeedbackPair]
     engagement: Callable[[Sequence[str], Sequence[str]], np.ndarray]  # (user ids, cluster ids) → E [P]
     engagement_description: str
 
@@ -53,19 +53,9 @@ def resolve_simulator_dir(config: Config, catalog_hash: str) -> Path:
     return found
 
 
-def feedback_records(feedback: Any) -> tuple[list[Transition], list[Preference]]:
-    """The simulator's :class:`~rlrec.simulator.CollectiveFeedback` as string-id records."""
-    points = [
-        Transition(tuple(map(str, p.context_ids)), tuple(p.context_names), str(p.next_id), p.next_name,
-                   float(p.score), int(p.support))
-        for p in feedback.pointwise
-    ]
-    pairs = [
-        Preference(tuple(map(str, p.context_ids)), tuple(p.context_names), str(p.preferred_id), p.preferred_name,
-                   str(p.rejected_id), p.rejected_name, float(p.margin))
-        for p in feedback.pairwise
-    ]
-    return points, pairs
+def feedback_records(feedback: Any) -> tuple[list[FeedbackPoint], list[FeedbackPair]]:
+    """The records of the simulator's :class:`~rlrec.simulator.CollectiveFeedback`, with string cluster ids."""
+    return [p.with_string_ids() for p in feedback.pointwise], [p.with_string_ids() for p in feedback.pairwise]
 
 
 def cluster_engagement(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ from scipy.stats import rankdata
 from rlrec.registry import Registry
 
 __all__ = [
-    "Transition", "FeedbackPoint", "FeedbackPair", "CollectiveFeedback", "SCORE_NORMALISERS",
+    "ClusterId", "Transition", "FeedbackPoint", "FeedbackPair", "CollectiveFeedback", "SCORE_NORMALISERS",
     "aggregate", "round_to_interval", "postprocess", "pairwise", "export_feedback", "load_feedback",
 ]
 
@@ -68,33 +68,48 @@ class Transition:
     impressions: int  # served user states
 
 
+ClusterId = int | str  # the simulator numbers clusters 0..k-1; the alignment stages key them as strings
+
+
 @dataclass(frozen=True)
 class FeedbackPoint:
-    """A pointwise example (one line of ``feedback/pointwise.jsonl``)."""
+    """A pointwise feedback record: serving cluster ``next_id`` to users whose last K clusters are
+    ``context_ids`` earned the normalised engagement ``score``. One line of ``feedback/pointwise.jsonl``; the
+    alignment reward model trains on these (seed 003 §4.1)."""
 
-    context_ids: tuple[int, ...]  # last K clusters, oldest first (or sorted ids when ordered_context is false)
+    context_ids: tuple[ClusterId, ...]  # last K clusters, oldest first (or sorted ids when ordered_context is false)
     context_names: tuple[str, ...]
-    next_id: int
+    next_id: ClusterId
     next_name: str
     score: float  # normalised, rounded, in [0, 1]
-    raw_score: float  # aggregated mean pCTCVR before post-processing
-    support: int
-    impressions: int
+    raw_score: float | None = None  # aggregated mean pCTCVR before post-processing (None: not known)
+    support: int = 0  # distinct users behind the aggregate
+    impressions: int = 0  # served user states
+
+    def with_string_ids(self) -> FeedbackPoint:
+        """The same record with cluster ids as strings (how the alignment stages key clusters)."""
+        return replace(self, context_ids=tuple(map(str, self.context_ids)), next_id=str(self.next_id))
 
 
 @dataclass(frozen=True)
 class FeedbackPair:
-    """A pairwise example (one line of ``feedback/pairwise.jsonl``)."""
+    """A pairwise feedback record: for ``context_ids``, ``preferred_id`` earned more engagement than
+    ``rejected_id``. One line of ``feedback/pairwise.jsonl`` (Bradley–Terry training rows)."""
 
-    context_ids: tuple[int, ...]
+    context_ids: tuple[ClusterId, ...]
     context_names: tuple[str, ...]
-    preferred_id: int
+    preferred_id: ClusterId
     preferred_name: str
-    rejected_id: int
+    rejected_id: ClusterId
     rejected_name: str
-    margin: float  # preferred score - rejected score (rounded scores), > 0
-    preferred_score: float
-    rejected_score: float
+    margin: float = 0.0  # preferred score - rejected score (rounded scores), >= 0
+    preferred_score: float | None = None
+    rejected_score: float | None = None
+
+    def with_string_ids(self) -> FeedbackPair:
+        """The same record with cluster ids as strings (how the alignment stages key clusters)."""
+        return replace(self, context_ids=tuple(map(str, self.context_ids)), preferred_id=str(self.preferred_id),
+                       rejected_id=str(self.rejected_id))
 
 
 @dataclass

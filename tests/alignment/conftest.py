@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlrec.alignment.feedback import Preference, Transition
+from rlrec.simulator.feedback import FeedbackPair, FeedbackPoint
 
 NAMES = {"c0": "dairy eggs", "c1": "fresh fruits", "c2": "snacks chips", "c3": "frozen meals", "c4": "bakery bread",
          "c5": "pet food", "c6": "coffee tea"}
@@ -17,28 +17,28 @@ POINTS = [
 ]
 
 
-def transition(ctx, nxt, score, support=10) -> Transition:
-    return Transition(ctx, tuple(NAMES[c] for c in ctx), nxt, NAMES[nxt], score, support)
+def transition(ctx, nxt, score, support=10) -> FeedbackPoint:
+    return FeedbackPoint(ctx, tuple(NAMES[c] for c in ctx), nxt, NAMES[nxt], score, support=support)
 
 
-def preferences(points: list[Transition]) -> list[Preference]:
+def preferences(points: list[FeedbackPoint]) -> list[FeedbackPair]:
     """Every ordered pair with a strictly higher score, per context (the paper's K-choose-2 examples)."""
     out = []
     for a in points:
         for b in points:
             if a.context_ids == b.context_ids and a.score > b.score:
-                out.append(Preference(a.context_ids, a.context_names, a.next_id, a.next_name, b.next_id, b.next_name,
+                out.append(FeedbackPair(a.context_ids, a.context_names, a.next_id, a.next_name, b.next_id, b.next_name,
                                       round(a.score - b.score, 6)))
     return out
 
 
 @pytest.fixture()
-def toy_points() -> list[Transition]:
+def toy_points() -> list[FeedbackPoint]:
     return [transition(*p) for p in POINTS]
 
 
 @pytest.fixture()
-def toy_pairs(toy_points) -> list[Preference]:
+def toy_pairs(toy_points) -> list[FeedbackPair]:
     return preferences(toy_points)
 
 

@@ -14,6 +14,9 @@ def test_feedback_records_convert_ids_to_strings():
     assert (p.context_ids, p.context_names, p.next_id, p.next_name, p.score, p.support) == (
         ("3", "1"), ("dairy", "fruit"), "7", "snacks", 0.45, 12)
     assert (q.preferred_id, q.rejected_id, q.rejected_name, q.margin) == ("7", "2", "bakery", 0.25)
+    # one record type: the conversion keeps every other field
+    assert (type(p), p.raw_score, p.impressions) == (FeedbackPoint, 1.2e-4, 30)
+    assert (type(q), q.preferred_score, q.rejected_score) == (FeedbackPair, 0.45, 0.2)
 
 
 def test_cluster_engagement_is_mean_of_the_users_top_items_in_the_popular_pool():
