@@ -136,5 +136,5 @@ class AlignmentScore(Reward):
         return [clusters.names[c] for c in ids]
 
     def _cluster_candidates(self, parsed: list[ParsedAnswer]) -> list[str]:
-        item_ids, _, _ = self.grounder.ground([p.item_text() for p in parsed])
+        item_ids, _, _ = self.grounder.ground_top1([p.item_text() for p in parsed])
         return [self.simulator.clusters.names[c] if c >= 0 else "" for c in self.simulator.clusters.of(item_ids).tolist()]

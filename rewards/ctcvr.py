@@ -50,7 +50,7 @@ class CTCVR(Reward):
         self._sims: list[np.ndarray] = []
 
     def score(self, prompts: list[Any], parsed: list[ParsedAnswer], columns: dict[str, list[Any]]) -> Sequence[float | None]:
-        item_ids, sims, how = self.grounder.ground([p.item_text() for p in parsed])  # [N], [N], [N]
+        item_ids, sims, how = self.grounder.ground_top1([p.item_text() for p in parsed])  # [N], [N], [N]
         self._how.append(how)
         self._sims.append(sims)
         histories = [list(h or []) for h in columns["history_item_ids"]] if self.params.condition_on_prompt else None

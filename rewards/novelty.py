@@ -105,7 +105,7 @@ class Novelty(Reward):
         from rlrec.simulator.clusters import UNKNOWN
 
         clusters = self.simulator.clusters
-        item_ids, _, _ = self.grounder.ground([p.item_text() for p in parsed])  # [N]
+        item_ids, _, _ = self.grounder.ground_top1([p.item_text() for p in parsed])  # [N]
         predicted = clusters.of(item_ids)  # [N] cluster ids
         out: list[float | None] = []
         for cluster, history in zip(predicted.tolist(), histories):

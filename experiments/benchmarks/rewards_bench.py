@@ -204,7 +204,7 @@ def bench_ctcvr(resources, simulator, prompts, sampler, args, novel: float) -> d
     ours_ids, texts = [], []
     for call in calls[: args.baseline_calls]:
         texts += [parse_answer(c).item_text() for c in call["completions"]]
-    ours_ids = reward.grounder.ground(texts)[0]
+    ours_ids = reward.grounder.ground_top1(texts)[0]
     diff = np.abs(np.array(values[: len(base_values)], dtype=np.float64) - np.array(base_values))
     # Where the two paths pick different items: how far apart are the two items' fp32 cosines to the text?
     mismatch = [i for i, (a, b) in enumerate(zip(ours_ids, base_ids)) if a != b]

@@ -17,7 +17,7 @@ import numpy as np
 
 from rewards.core.embedding_cache import EmbeddingCache
 
-EXACT, REMEMBERED, SEARCHED = 0, 1, 2  # how a text was grounded (``Grounder.ground``'s third output)
+EXACT, REMEMBERED, SEARCHED = 0, 1, 2  # how a text was grounded (``CachedGrounder.ground_top1``'s third output)
 
 
 def grounding_rates(how: np.ndarray) -> dict[str, float]:
@@ -29,9 +29,12 @@ def grounding_rates(how: np.ndarray) -> dict[str, float]:
             "grounding_searched_rate": float(counts[SEARCHED])}
 
 
-class Grounder:
+class CachedGrounder:
     """Ground texts to catalogue item ids like ``simulator.index.ground(texts, k=1)``, faster.
 
+    One grounding concept, :class:`rlrec.eval.Grounder` (``ground(texts, k)``), which the simulator's
+    ``ItemIndex`` implements by search and this class by the shortcuts above (for ``k = 1``; a larger ``k``
+    is the index's search). Rewards call :meth:`ground_top1`, which also says how each text was found.
     ``index``: an ``rlrec.simulator.ItemIndex``; ``catalog``: the catalogue it was built on; ``cache``: the
     embedding cache of the index's embedder.
     """
@@ -47,7 +50,14 @@ class Grounder:
                 self._exact.setdefault(item.text(), item.item_id)
         self._grounded: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
-    def ground(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    def ground(self, texts: Sequence[str], k: int = 1) -> tuple[list[list[str]], np.ndarray]:
+        """:class:`rlrec.eval.Grounder`: top-``k`` item ids ``[N][k]`` and their cosines ``[N, k]``."""
+        if k != 1:
+            return self.index.ground(texts, k)
+        ids, sims, _ = self.ground_top1(texts)
+        return [[i] for i in ids], sims[:, None]
+
+    def ground_top1(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Top-1 item id per text ``[N]``, its cosine similarity ``[N]`` and how it was found ``[N]``
         (:data:`EXACT`, :data:`REMEMBERED`, :data:`SEARCHED`)."""
         ids: list[str | None] = [None] * len(texts)
@@ -81,14 +91,14 @@ class Grounder:
             self._grounded.popitem(last=False)
 
 
-def make_grounder(resources: Any, simulator: Any) -> Grounder:
+def make_grounder(resources: Any, simulator: Any) -> CachedGrounder:
     """The grounder of ``simulator`` (shared per simulator in ``resources``): its index, catalogue and the
     embedding cache of the embedder it was built with."""
 
-    def build() -> Grounder:
+    def build() -> CachedGrounder:
         # Same embedder and precision as the index, so a searched text lands where the simulator would put it.
         precision = simulator.meta.get("config", {}).get("encode_precision", "float32")
         cache = resources.embeddings(simulator.embedder_name, precision)
-        return Grounder(simulator.index, resources.catalog(), cache)
+        return CachedGrounder(simulator.index, resources.catalog(), cache)
 
     return resources.local(("grounder", str(simulator.path)), build)

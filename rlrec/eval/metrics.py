@@ -7,7 +7,8 @@ completions, ``k`` grounded items per answer. Functions here return one value pe
 The models these metrics need are passed in as duck-typed objects (see the protocols below), so tests
 use small hand-built fakes and the evaluation uses the real simulator and embedder:
 
-* :class:`Grounder` — ``rlrec.simulator.Simulator().index``: answer text → top-k catalogue items.
+* :class:`Grounder` — ``rlrec.simulator.Simulator().index``: answer text → top-k catalogue items (the one
+  grounding protocol; the rewards' ``CachedGrounder`` implements it too).
 * :class:`CtcvrScorer` — ``rlrec.simulator.Simulator``: raw pCTCVR(user, item).
 * :class:`TextEncoder` — a ``SentenceTransformer`` (``rlrec.assets.load_embedder``).
 """
@@ -15,7 +16,7 @@ use small hand-built fakes and the evaluation uses the real simulator and embedd
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -36,7 +37,11 @@ __all__ = [
 ]
 
 
+@runtime_checkable
 class Grounder(Protocol):
+    """Answer text → catalogue items, the one grounding concept: ``rlrec.simulator.ItemIndex`` (search) and
+    the rewards' ``CachedGrounder`` (the same top-1 with exact-text and remembered shortcuts) implement it."""
+
     def ground(self, texts: Sequence[str], k: int) -> tuple[list[list[str]], np.ndarray]:
         """Top-``k`` catalogue item ids ``[M][k]`` (best first) and their similarities ``[M, k]``."""
         ...

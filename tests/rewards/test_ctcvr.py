@@ -11,6 +11,7 @@ from rewards import EmbeddingCache, MissingColumnError, Resources, make_reward
 from rewards.core.grounding import EXACT, REMEMBERED, SEARCHED, make_grounder
 from rewards.core.resources import catalog_key, embedder_key, embeddings_key
 from rlrec.config import Config, SimulatorConfig
+from rlrec.eval import Grounder
 
 EMBEDDER = "toy-hash"
 
@@ -74,12 +75,19 @@ def test_grounder_matches_the_simulator_index(sim_resources, toy_log):
     grounder = make_grounder(sim_resources, simulator)
     texts = ["Item title: Fruits item 3; Category L1: Produce; Category L2: Fruits", "milk item", "chips snacks 4",
              "vegetables item 2 produce", "milk item"]
-    ids, sims, how = grounder.ground(texts)
+    ids, sims, how = grounder.ground_top1(texts)
     ref_ids, ref_sims = simulator.index.ground(texts, 1)
     assert ids == [r[0] for r in ref_ids]
     np.testing.assert_allclose(sims, ref_sims[:, 0], atol=1e-5)
     assert how.tolist() == [EXACT, SEARCHED, SEARCHED, SEARCHED, SEARCHED]
-    assert grounder.ground(["milk item"])[2].tolist() == [REMEMBERED]
+    assert grounder.ground_top1(["milk item"])[2].tolist() == [REMEMBERED]
+    # one grounding concept: the cached grounder is an rlrec.eval.Grounder and answers like the index
+    assert isinstance(grounder, Grounder) and isinstance(simulator.index, Grounder)
+    proto_ids, proto_sims = grounder.ground(texts, 1)
+    assert proto_ids == ref_ids and proto_sims.shape == (5, 1)
+    np.testing.assert_allclose(proto_sims, ref_sims, atol=1e-5)
+    top3_ids, _ = grounder.ground(texts[:2], 3)
+    assert top3_ids == simulator.index.ground(texts[:2], 3)[0]
 
 
 def test_per_batch_min_similarity_unparseable_and_missing_columns(sim_resources, toy_log):
