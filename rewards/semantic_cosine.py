@@ -1,4 +1,8 @@
-"""``semantic_cosine`` (Taiji Eq. 3): cosine between the embeddings of the answer and of the target item."""
+"""``semantic_cosine`` (Taiji Eq. 3): cosine between the embeddings of the answer and of the target item.
+
+The definition is :func:`rlrec.semantic.semantic_cosine`, shared with the ``Semantic_Cosine``
+evaluation metric, so training and test measure the same thing under one name.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +15,7 @@ import numpy as np
 from rewards.core.base import Reward, register_reward
 from rewards.core.params import RewardParams
 from rlrec.answer import ParsedAnswer
-
-
-def answer_text(parsed: ParsedAnswer, mode: str) -> str:
-    """The text embedded for a completion: ``canonical`` = ``parsed.item_text()`` (``Item title: …;
-    Category L1: …``, identical to ``Item.text()`` for a catalogue item, so equal answers share one cache
-    entry), ``raw`` = the text inside ``<answer>`` as generated."""
-    return parsed.item_text() if mode == "canonical" else parsed.answer_text
-
-
-def rowwise_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """cos(a_i, b_i) [N] for unit-norm rows a [N, D], b [N, D], clipped to [-1, 1] against rounding."""
-    return np.clip(np.einsum("nd,nd->n", a, b), -1.0, 1.0)
+from rlrec.semantic import semantic_cosine, semantic_cosine_text
 
 
 @register_reward(
@@ -33,7 +26,8 @@ def rowwise_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 )
 class SemanticCosine(Reward):
     """r_s = cos(e_pred, e_gt) with e = the configured sentence embedder (Taiji uses Qwen3-Embedding-0.6B;
-    the default here is ``model.embedder``, MiniLM on CPU).
+    the default here is ``model.embedder``, MiniLM on CPU); ``e_pred`` embeds the text inside ``<answer>`` as
+    generated, ``e_gt`` the target's ``Item.text()`` (:func:`rlrec.semantic.semantic_cosine`).
 
     Both sides go through the embedder's shared :class:`rewards.EmbeddingCache`, so a target is encoded
     once however many generations it has and a repeated answer is never encoded twice; the misses of a call
@@ -48,14 +42,11 @@ class SemanticCosine(Reward):
         unparseable_value: float | None = None
         embedder: str | None = None  # None = model.embedder
         precision: str = "auto"  # auto (bf16 autocast where native: ~2-4x faster on CPU) | float32 | bfloat16
-        text: str = "canonical"  # canonical | raw (see answer_text)
         batch_size: int = 256  # encode batch size
         cache_size: int = 100_000  # texts kept in the shared embedding cache (LRU)
         warm_catalog: bool = False  # preload every catalogue item's embedding (exact catalogue answers never encode)
 
         def __post_init__(self) -> None:
-            if self.text not in ("canonical", "raw"):
-                raise ValueError(f"semantic_cosine.text must be 'canonical' or 'raw', got {self.text!r}")
             if self.precision not in ("auto", "float32", "bfloat16"):
                 raise ValueError(f"semantic_cosine.precision must be auto, float32 or bfloat16, got {self.precision!r}")
 
@@ -68,16 +59,17 @@ class SemanticCosine(Reward):
             self.warm_catalog()
 
     def scorable(self, parsed: ParsedAnswer) -> bool:
-        return bool(answer_text(parsed, self.params.text).strip())
+        return bool(semantic_cosine_text(parsed))
 
     def score(self, prompts: list[Any], parsed: list[ParsedAnswer], columns: dict[str, list[Any]]) -> Sequence[float]:
-        answers = [answer_text(p, self.params.text) for p in parsed]
-        targets = [str(t) for t in columns["target_text"]]
-        n = len(answers)
-        vectors, hit = self.cache.embed(answers + targets)  # [2N, D], [2N]; one batch for all misses
-        self._lookups[0] += np.bincount(hit[:n].astype(np.int64), minlength=2)
-        self._lookups[1] += np.bincount(hit[n:].astype(np.int64), minlength=2)
-        return rowwise_cosine(vectors[:n], vectors[n:]).tolist()
+        def embed(texts: list[str]) -> np.ndarray:  # [answers..., targets...] -> [2N, D]; one batch for all misses
+            vectors, hit = self.cache.embed(texts)
+            n = len(texts) // 2
+            self._lookups[0] += np.bincount(hit[:n].astype(np.int64), minlength=2)
+            self._lookups[1] += np.bincount(hit[n:].astype(np.int64), minlength=2)
+            return vectors
+
+        return semantic_cosine(embed, parsed, [str(t) for t in columns["target_text"]]).tolist()
 
     def warm_catalog(self) -> None:
         """Put every catalogue item's ``Item.text()`` in the cache, from the item matrix the simulator caches on

@@ -35,6 +35,7 @@ from rlrec.eval.metrics import (
     Grounder,
     TextEncoder,
     category_accuracy,
+    distinct_encode,
     format_flags,
     per_example_mean,
     semantic_cosine,
@@ -142,8 +143,9 @@ def compute_metrics(
     else:
         skipped["CTCVR"] = NO_SIMULATOR
     if encoder is not None:
-        cos_text = [p.answer_text.strip() or a for p, a in zip(parsed, answer_text)]
-        values["Semantic_Cosine"] = semantic_cosine(encoder, cos_text, [e.target_text for e in ex])
+        # Taiji Eq. 3 exactly as the reward computes it; unanswered (NaN: no answer text) scores 0
+        cosine = semantic_cosine(distinct_encode(encoder), parsed, [e.target_text for e in ex])
+        values["Semantic_Cosine"] = np.nan_to_num(cosine, nan=0.0)
     else:
         skipped["Semantic_Cosine"] = "no embedder given"
 

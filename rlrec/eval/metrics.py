@@ -15,12 +15,13 @@ use small hand-built fakes and the evaluation uses the real simulator and embedd
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from rlrec.answer import ParsedAnswer
+from rlrec.semantic import rowwise_cosine, semantic_cosine, semantic_cosine_text
 
 __all__ = [
     "Grounder",
@@ -31,6 +32,9 @@ __all__ = [
     "format_flags",
     "title_hits",
     "semantic_cosine",
+    "semantic_cosine_text",
+    "rowwise_cosine",
+    "distinct_encode",
     "gini",
     "head_items",
     "per_example_mean",
@@ -98,24 +102,16 @@ def title_hits(grounded: Sequence[Sequence[str]], target_ids: Sequence[str], k: 
     return np.array([float(t in list(g)[:k]) for g, t in zip(grounded, target_ids, strict=True)])
 
 
-def semantic_cosine(encoder: TextEncoder, answers: Sequence[str], targets: Sequence[str]) -> np.ndarray:
-    """Cosine between the embedding of each answer text and its target item text (Taiji Eq. 3); ``[M]``.
+def distinct_encode(encoder: TextEncoder) -> Callable[[list[str]], np.ndarray]:
+    """``texts [U] -> [U, D]`` through ``encoder``, each distinct string encoded once (one batch)."""
 
-    An empty answer scores 0 (no prediction is orthogonal to every target). Each distinct string is
-    encoded once (targets repeat across the S samples of an example).
-    """
-    out = np.zeros(len(answers))
-    answered = [i for i, a in enumerate(answers) if a.strip()]
-    if not answered:
-        return out
-    unique = sorted({answers[i] for i in answered} | {targets[i] for i in answered})
-    emb = np.asarray(encoder.encode(list(unique)), dtype=np.float64)  # [U, D]
-    emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-    row = {text: r for r, text in enumerate(unique)}
-    a = emb[[row[answers[i]] for i in answered]]  # [A, D]
-    t = emb[[row[targets[i]] for i in answered]]  # [A, D]
-    out[answered] = (a * t).sum(axis=1)
-    return out
+    def embed(texts: list[str]) -> np.ndarray:
+        unique = sorted(set(texts))
+        emb = np.asarray(encoder.encode(unique), dtype=np.float64)  # [distinct, D]
+        row = {text: r for r, text in enumerate(unique)}
+        return emb[[row[t] for t in texts]]
+
+    return embed
 
 
 def gini(counts: np.ndarray) -> float:

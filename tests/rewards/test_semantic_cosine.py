@@ -9,7 +9,7 @@ import pytest
 from reward_toys import completion, with_table_embedder
 
 from rewards import EmbeddingCache, make_reward
-from rewards.semantic_cosine import rowwise_cosine
+from rlrec.semantic import rowwise_cosine
 
 BANANA = "Item title: Banana; Category L1: Produce; Category L2: Fresh Fruits"
 APPLE = "Item title: Apple; Category L1: Produce; Category L2: Fresh Fruits"
@@ -60,13 +60,52 @@ def test_cache_hits_are_counted_and_nothing_is_encoded_twice(resources):
     assert reward.extra_stats() == {}  # reset on read
 
 
-def test_raw_mode_embeds_the_answer_text_as_generated(resources):
+def test_embeds_the_answer_text_as_generated(resources):
+    """Taiji Eq. 3 embeds the answer "extracted from the <answer> tags", not a re-rendering of its fields."""
     raw = "Item title:  Banana ;Category L1: Produce"
     with_table_embedder(resources, {raw: [1.0, 1.0, 0.0], BANANA: [1.0, 0.0, 0.0]})
-    reward = make_reward("semantic_cosine", {"text": "raw"}, resources=resources)
+    reward = make_reward("semantic_cosine", resources=resources)
     assert reward(["p"], [f"<think>t</think><answer>{raw}</answer>"], target_text=[BANANA]) == [
         pytest.approx(1 / math.sqrt(2))
     ]
+
+
+def test_reward_and_evaluation_metric_give_the_same_number(resources):
+    """One definition: the reward and the test-split metric ``Semantic_Cosine`` agree completion by completion
+    (an answer whose raw text differs from its canonical rendering included); unanswered: reward None, metric 0."""
+    from dataclasses import dataclass
+
+    from reward_toys import TableEmbedder
+
+    from rlrec.config import EvalConfig
+    from rlrec.eval import compute_metrics
+
+    raw = "Item title:  Banana ;Category L1: Produce"
+    table = {**TABLE, raw: [1.0, 1.0, 1.0]}
+    with_table_embedder(resources, table)
+    completions = [completion("Apple", ("Produce", "Fresh Fruits")), f"<answer>{raw}</answer>", completion("Milk", ("Dairy",)),
+                   completion("Anti"), "<think>no answer</think>"]
+    targets = [BANANA, BANANA, MILK, BANANA, MILK]
+    rewarded = make_reward("semantic_cosine", resources=resources)(["p"] * 5, completions, target_text=targets)
+
+    @dataclass
+    class Example:
+        example_id: str
+        target_text: str
+        user_id: str = "u"
+        prompt: str = "p"
+        target_item_id: str = "x"
+        target_categories: tuple = ()
+        history_item_ids: tuple = ()
+
+    examples = [Example(f"e{i}", t) for i, t in enumerate(targets)]
+    result = compute_metrics(examples, [[c] for c in completions], EvalConfig(bootstrap_samples=10),
+                             encoder=TableEmbedder(table))
+    per_completion = [row["Semantic_Cosine"] for row in result.rows]
+    expected = [1 / math.sqrt(2), 1 / math.sqrt(3), 1.0, -1.0]
+    assert rewarded[:4] == pytest.approx(expected) and per_completion[:4] == pytest.approx(expected)
+    assert rewarded[4] is None and per_completion[4] == 0.0
+    assert result.value("Semantic_Cosine") == pytest.approx(sum(expected) / 5)
 
 
 def test_two_rewards_share_one_cache(resources):

@@ -1,0 +1,55 @@
+"""Taiji Eq. 3, the one definition of semantic cosine: the ``semantic_cosine`` reward
+(``rewards/semantic_cosine.py``) and the ``Semantic_Cosine`` evaluation metric (``rlrec.eval``) both call
+:func:`semantic_cosine`, so training and test measure the same thing under one name.
+
+    r_s = CosineSim(e_pred, e_gt),  e_pred = Emb(text inside <answer>…</answer>),  e_gt = Emb(target item text)
+
+Pure numpy (no model imports): the caller passes the embedding function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from rlrec.answer import ParsedAnswer
+
+__all__ = ["semantic_cosine", "semantic_cosine_text", "rowwise_cosine"]
+
+
+def semantic_cosine_text(parsed: ParsedAnswer) -> str:
+    """What Taiji Eq. 3 embeds for a completion (``e_pred``): the answer as generated, "extracted from the
+    <answer>…</answer> tags" (``parsed.answer_text``; an untagged answer's best span); "" when there is none."""
+    return parsed.answer_text.strip()
+
+
+def rowwise_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """cos(a_i, b_i) ``[N]`` for rows ``a [N, D]``, ``b [N, D]`` (re-normalised here), clipped to [-1, 1]."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    a = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    b = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    return np.clip(np.einsum("nd,nd->n", a, b), -1.0, 1.0)
+
+
+def semantic_cosine(
+    embed: Callable[[list[str]], np.ndarray], parsed: Sequence[ParsedAnswer], targets: Sequence[str]
+) -> np.ndarray:
+    """Taiji Eq. 3, the one definition behind the ``semantic_cosine`` reward and the ``Semantic_Cosine``
+    metric: ``r_s = CosineSim(Emb(answer), Emb(target item text))`` per completion, ``[M]``.
+
+    ``embed(texts [2A]) -> [2A, D]`` gets the A answered completions' :func:`semantic_cosine_text` followed by
+    their targets, in one call (the reward passes its embedding cache, the evaluation an encoder that encodes
+    each distinct string once). NaN where there is no answer text (nothing to embed): the reward reports
+    None there, the evaluation 0 (an unanswered completion recommends nothing).
+    """
+    if len(parsed) != len(targets):
+        raise ValueError(f"semantic_cosine: {len(parsed)} completions but {len(targets)} targets")
+    answers = [semantic_cosine_text(p) for p in parsed]
+    answered = [i for i, a in enumerate(answers) if a]
+    out = np.full(len(parsed), np.nan)
+    if answered:
+        vectors = np.asarray(embed([answers[i] for i in answered] + [str(targets[i]) for i in answered]))  # [2A, D]
+        out[answered] = rowwise_cosine(vectors[: len(answered)], vectors[len(answered) :])
+    return out
