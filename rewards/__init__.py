@@ -25,7 +25,8 @@ A reward is one decorated class in one module of this package plus one YAML file
 Every module of this package is imported when ``rewards`` is (modules starting with ``_`` and the
 subpackages are helpers), so nothing else changes. Use it with ``reward=my_reward`` (a set of one),
 ``reward=[taiji,my_reward]`` (added to a set) or in a set file's defaults list. Rewards defined outside
-the package are imported through ``reward.imports``.
+the package are plugins: an importable module named in the top-level ``plugins`` list (``rlrec.plugins``),
+its YAML on Hydra's searchpath.
 
 Public API: :data:`REWARDS`, :func:`register_reward`, :class:`Reward`, :class:`RewardParams`,
 :class:`Resources`, :func:`build_reward_set`, :class:`RewardSet`.

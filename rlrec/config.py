@@ -47,8 +47,15 @@ class DataConfig:
     exclude_repurchase: bool = False  # basket data: target must be new to the user
     min_target_rating: Optional[float] = None  # rating data: only liked items are targets
     max_users: Optional[int] = None  # subsample users (seeded) for quick runs
+    # candidate pool that answers are grounded against (simulator index, evaluation): "logged" = the items that
+    # occur in the log (Instacart 14,190), "full" = the loader's whole catalogue (Instacart 49,688 products)
+    catalogue: str = "logged"
     split: SplitConfig = field(default_factory=SplitConfig)
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.catalogue not in ("logged", "full"):
+            raise ValueError(f"data.catalogue must be 'logged' or 'full', got {self.catalogue!r}")
 
 
 # --------------------------------------------------------------------------------------------- model
@@ -370,7 +377,6 @@ class RewardConfig:
 
     name: str = ""  # the set's name, saved with runs; "" = the term names joined with "+"
     terms: dict[str, RewardTermConfig] = field(default_factory=dict)  # term name -> term, in composition order
-    imports: list[str] = field(default_factory=list)  # extra modules that register rewards (outside ``rewards/``)
 
 
 # ----------------------------------------------------------------------------------------- simulator
@@ -451,22 +457,19 @@ class SimulatorConfig:
 
 @dataclass
 class WeightingConfig:
-    """Reward-weighting strategy (Taiji §2.3.3). ``name`` is a key of ``rlrec.weighting.WEIGHTING_STRATEGIES``."""
+    """Reward-weighting strategy (Taiji §2.3.3): ``conf/weighting/<name>.yaml``.
 
-    name: str = "fixed"  # fixed | popo | popo_light
+    ``name`` is a key of ``rlrec.weighting.WEIGHTING_STRATEGIES`` (fixed | popo | popo_light, or a plugin's).
+    ``params`` holds the strategy's own parameters, the fields of its ``Params`` dataclass (e.g.
+    ``rlrec.weighting.Popo.Params``: mu, eta, clip, smoothing, grad_params, include_kl, every; ``PopoLight.Params``:
+    eps). The YAML's ``optional /weighting_schema@params`` default merges that dataclass in at compose time, so a
+    misspelt or mistyped ``weighting.params.*`` key fails there; at run time it is that dataclass (or a mapping,
+    validated when the strategy is built).
+    """
+
+    name: str = "fixed"  # registry name of the strategy
     initial_weights: Optional[list[float]] = None  # one per reward, reward-set order; None = the reward set's weights
-    # popo_light (Eq. 7)
-    eps: float = 1e-3  # ε in σ / (|μ| + ε)
-    # popo (Eq. 5-6)
-    mu: float = 1e-3  # μ > 0, the regularisation factor (not given in the paper)
-    eta: Optional[float] = None  # η; None = η(t) follows the policy learning-rate schedule (the paper)
-    clip: Optional[float] = None  # bound on |η I / μ| per update; None = off (the paper)
-    smoothing: float = 0.0  # DoGE-style (1 - c) w + c / K toward uniform; 0 = off (the paper)
-    # per-reward gradients: regexes over trainable parameter names; [] = all trainable parameters,
-    # ["lora_"] = LoRA parameters only, ["layers\.2[0-9]\."] = named layers
-    grad_params: list[str] = field(default_factory=list)
-    include_kl: bool = False  # add β·KL to every per-reward objective (it is the same for all rewards)
-    every: int = 1  # rollout batches between POPO updates (weights held in between)
+    params: Any = field(default_factory=dict)  # the strategy's Params (a dataclass once composed) or a mapping
 
 
 @dataclass
@@ -537,6 +540,11 @@ class Config:
     reward: RewardConfig = field(default_factory=RewardConfig)
     rl: RLConfig = field(default_factory=RLConfig)
     weighting: WeightingConfig = field(default_factory=WeightingConfig)
+    # Modules outside rlrec that register rewards / weighting strategies (rlrec.plugins), e.g.
+    # [my_pkg.my_reward]; their YAML goes on Hydra's searchpath (hydra.searchpath=[file:///…/conf]).
+    # Given on the command line (or in $RLREC_PLUGINS) they are imported before compose, so their params are
+    # checked then; listed in a YAML file they are imported after compose and checked when built.
+    plugins: list[str] = field(default_factory=list)
     experiment_name: str = "default"
     seed: int = 0
     artifacts_dir: str = "artifacts"  # stage outputs keyed by config hash (reruns resume)

@@ -104,7 +104,8 @@ def run_variant(spec: dict) -> dict:
 
         layers = AutoConfig.from_pretrained(policy).num_hidden_layers
         subset = {"all": [], "last2": [rf"layers\.({layers - 2}|{layers - 1})\."]}[spec["subset"]]
-        weighting = WeightingConfig(name=spec["weighting"], grad_params=subset)  # only trainable params (LoRA) count
+        params = {"grad_params": subset} if spec["weighting"] == "popo" else {}  # only trainable params (LoRA) count
+        weighting = WeightingConfig(name=spec["weighting"], params=params)
         trainer = build_trainer(rl=rl, model_config=ModelConfig(), weighting=weighting, policy=policy, reward_funcs=rewards,
                                 reward_names=names, train_dataset=_dataset(64), output_dir=out, **common)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ import numpy as np
 
 from rewards.core.base import REWARDS, Reward, RewardError, make_reward
 from rlrec.config import Config, RewardConfig
+from rlrec.plugins import load_plugins
 
 
 @dataclass
@@ -94,8 +94,8 @@ def build_reward_set(cfg: RewardConfig | Config, resources: Any = None) -> Rewar
     reward_cfg = cfg.reward if isinstance(cfg, Config) else cfg
     if resources is None:
         resources = Resources(root)
-    for module in reward_cfg.imports:
-        importlib.import_module(module)
+    if root is not None:
+        load_plugins(root.plugins)  # rewards defined outside this package (rlrec.plugins)
     if not reward_cfg.terms:
         raise RewardError(
             "the reward set is empty: choose one in conf/reward/ (e.g. reward=taiji) or list rewards with "

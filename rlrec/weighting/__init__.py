@@ -2,7 +2,8 @@
 
 ``maths`` holds the pure tensor functions (tested against hand-computed values), ``advantages`` the
 advantage of the weighted reward (Eq. 8–9) as a function of the weights, ``strategies`` the stateful,
-checkpointable objects registered in :data:`WEIGHTING_STRATEGIES` and built by :func:`build_strategy`.
+checkpointable objects (one module each, with its own ``Params``) registered in :data:`WEIGHTING_STRATEGIES`
+by :func:`register_strategy` and built by :func:`build_strategy`.
 """
 
 from rlrec.weighting.advantages import AdvantageMoments, advantage_moments, combined_advantages, per_reward_advantages
@@ -12,8 +13,10 @@ from rlrec.weighting.strategies import (
     GradientSpec,
     Popo,
     PopoLight,
+    StrategyParams,
     WeightingStrategy,
     build_strategy,
+    register_strategy,
 )
 
 __all__ = [
@@ -23,9 +26,11 @@ __all__ = [
     "GradientSpec",
     "Popo",
     "PopoLight",
+    "StrategyParams",
     "WeightingStrategy",
     "advantage_moments",
     "build_strategy",
     "combined_advantages",
     "per_reward_advantages",
+    "register_strategy",
 ]

@@ -20,7 +20,7 @@ from tests.trainers.conftest import make_trainer, weight_trajectory  # noqa: E40
 
 def main(policy: str, out: str) -> None:
     trainer = make_trainer(
-        Path(policy), Path(out) / "run", WeightingConfig(name="popo", mu=1e-3, eta=1e-3), max_steps=3, batch_size=4
+        Path(policy), Path(out) / "run", WeightingConfig(name="popo", params={"mu": 1e-3, "eta": 1e-3}), max_steps=3, batch_size=4
     )
     record = {"local_grams": [], "reduced_grams": [], "weights": []}
     reduce_gram, observe_gram = trainer._reduce_gram, trainer.strategy.observe_gram

@@ -19,7 +19,7 @@ NAMES = ["vowel_rate", "length_score"]
 
 def test_popo_updates_weights_inside_trls_step(trainer_factory):
     """TRL's advantage == ours for the old weights; after the Gram update the same step uses the new weights."""
-    trainer = trainer_factory(WeightingConfig(name="popo", mu=1e-3, eta=1e-3), max_steps=2)
+    trainer = trainer_factory(WeightingConfig(name="popo", params={"mu": 1e-3, "eta": 1e-3}), max_steps=2)
     seen = {"trl": [], "before": [], "after": []}
     generate, update = trainer._generate_and_score_completions, trainer._popo_update
 
@@ -77,7 +77,7 @@ def test_popo_light_weight_falls_when_a_reward_saturates(trainer_factory):
 
 @pytest.mark.slow
 def test_resume_reproduces_the_uninterrupted_weight_trajectory(tiny_lm_path, tmp_path):
-    config = WeightingConfig(name="popo", mu=1e-3, eta=1e-3)
+    config = WeightingConfig(name="popo", params={"mu": 1e-3, "eta": 1e-3})
     full = make_trainer(tiny_lm_path, tmp_path / "full", config, max_steps=3, save_steps=2)
     full.train()
     expected = weight_trajectory(full, NAMES)
@@ -109,7 +109,7 @@ def test_popo_on_lora_adapters_only(trainer_factory):
     from rlrec.config import LoraConfig
 
     trainer = trainer_factory(
-        WeightingConfig(name="popo", mu=1e-3, eta=1e-3, grad_params=["lora_"]), max_steps=1,
+        WeightingConfig(name="popo", params={"mu": 1e-3, "eta": 1e-3, "grad_params": ["lora_"]}), max_steps=1,
         lora=LoraConfig(enabled=True, r=2, target_modules=["q_proj", "v_proj"]),
     )
     trainer.train()

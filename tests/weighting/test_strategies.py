@@ -40,7 +40,7 @@ def test_unknown_strategy_suggests_a_name():
 
 
 def test_popo_light_updates_and_keeps_weights_when_degenerate():
-    s = build_strategy(WeightingConfig(name="popo_light", eps=0.5), NAMES, [0.5, 0.5])
+    s = build_strategy(WeightingConfig(name="popo_light", params={"eps": 0.5}), NAMES, [0.5, 0.5])
     rewards = torch.tensor([[1.0, 0.0], [3.0, 2.0], [2.0, 4.0], [2.0, float("nan")]])
     metrics = s.observe_rewards(rewards, 2)
     assert s.weights().tolist() == pytest.approx([0.459029, 0.540971], abs=1e-6)
@@ -52,12 +52,12 @@ def test_popo_light_updates_and_keeps_weights_when_degenerate():
 
 def test_popo_eta_follows_the_policy_lr_or_is_constant():
     gram = torch.tensor([[4.0, 1.0], [1.0, 1.0]])
-    s = build_strategy(WeightingConfig(name="popo", mu=0.5), NAMES, [0.5, 0.5])  # eta None: η(t) = lr
+    s = build_strategy(WeightingConfig(name="popo", params={"mu": 0.5}), NAMES, [0.5, 0.5])  # eta None: η(t) = lr
     metrics = s.observe_gram(gram, lr=0.1)
     assert s.weights().tolist() == pytest.approx([0.645656, 0.354344], abs=1e-6)
     assert metrics["popo/influence/semantic"] == 5.0 and metrics["popo/grad_norm/semantic"] == 2.0
     assert metrics["popo/grad_cosine/semantic__ctcvr"] == pytest.approx(0.5)
-    constant = build_strategy(WeightingConfig(name="popo", mu=0.5, eta=0.1), NAMES, [0.5, 0.5])
+    constant = build_strategy(WeightingConfig(name="popo", params={"mu": 0.5, "eta": 0.1}), NAMES, [0.5, 0.5])
     constant.observe_gram(gram, lr=123.0)
     assert constant.weights().tolist() == pytest.approx([0.645656, 0.354344], abs=1e-6)
 
@@ -65,8 +65,8 @@ def test_popo_eta_follows_the_policy_lr_or_is_constant():
 def test_popo_reward_order_invariance():
     gram = torch.tensor([[4.0, 1.0, 0.5], [1.0, 1.0, -0.2], [0.5, -0.2, 2.0]])
     perm = [2, 0, 1]
-    a = Popo(["a", "b", "c"], [0.2, 0.3, 0.5], mu=1.0, eta=0.3)
-    b = Popo(["c", "a", "b"], [0.5, 0.2, 0.3], mu=1.0, eta=0.3)
+    a = Popo(["a", "b", "c"], [0.2, 0.3, 0.5], Popo.Params(mu=1.0, eta=0.3))
+    b = Popo(["c", "a", "b"], [0.5, 0.2, 0.3], Popo.Params(mu=1.0, eta=0.3))
     a.observe_gram(gram, lr=0.0)
     b.observe_gram(gram[perm][:, perm], lr=0.0)
     torch.testing.assert_close(b.weights(), a.weights()[perm])
@@ -75,7 +75,7 @@ def test_popo_reward_order_invariance():
 @pytest.mark.parametrize("name", ["fixed", "popo_light", "popo"])
 def test_state_dict_round_trip_continues_the_trajectory(name):
     torch.manual_seed(0)
-    config = WeightingConfig(name=name, mu=0.5, eta=0.2)
+    config = WeightingConfig(name=name, params={"mu": 0.5, "eta": 0.2} if name == "popo" else {})
     stream = [(torch.rand(8, 2), torch.rand(2, 2)) for _ in range(4)]
 
     def step(s, rewards, g):
@@ -102,7 +102,7 @@ def test_state_for_other_rewards_is_rejected():
 
 
 def test_popo_smoothing_applies_to_reported_weights_only():
-    s = Popo(NAMES, [0.5, 0.5], mu=0.5, eta=0.1, smoothing=0.1)
+    s = Popo(NAMES, [0.5, 0.5], {"mu": 0.5, "eta": 0.1, "smoothing": 0.1})
     s.observe_gram(torch.tensor([[4.0, 1.0], [1.0, 1.0]]), lr=0.0)
     assert s.weights().tolist() == pytest.approx([0.631090, 0.368910], abs=1e-6)
     assert s.log_weights.exp().tolist() == pytest.approx([0.645656, 0.354344], abs=1e-6)
