@@ -7,6 +7,10 @@
 Writes ``<run_dir>/eval/<label>/{eval_metrics.json, eval_metrics.md, completions.jsonl}`` and the run
 summary (``eval/<label>/<metric>``, ``objective/<name>``). Title_Hit-Rate@K, CTCVR and the health metrics
 need the simulator artifact (``python -m experiments.build_simulator``); without it they are skipped.
+A reward term of ``reward=…`` named in ``eval.objectives`` is scored on the test completions through the
+registry and reported as ``objective/<term>`` with its registered direction:
+
+    python -m experiments.evaluate reward=taiji 'eval.objectives=[Semantic_Cosine,CTCVR,semantic_cosine]'
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from omegaconf import DictConfig
 
 from experiments import stages
 from experiments.common import setup
+from rewards.core.objectives import build_eval_objectives
 from rlrec.eval.session import run_evaluation
 from rlrec.logging import build_logger
 
@@ -37,6 +42,7 @@ def main(cfg: DictConfig) -> None:
             prepared.log.interactions(),
             run_dir,
             logger,
+            rewards=build_eval_objectives(config),
         )
     finally:
         logger.close()

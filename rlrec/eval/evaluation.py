@@ -41,6 +41,7 @@ from rlrec.eval.metrics import (
     semantic_cosine,
     title_hits,
 )
+from rlrec.eval.objectives import RewardObjective, reward_values
 from rlrec.eval.results import EvalResult
 from rlrec.generation import GenerationConfig
 
@@ -93,12 +94,14 @@ def compute_metrics(
     encoder: TextEncoder | None = None,
     popularity: Mapping[str, float] | None = None,
     label: str | None = None,
+    rewards: Sequence[RewardObjective] = (),
 ) -> EvalResult:
     """All metrics for ``completions [N][S]`` of ``examples [N]``; metrics whose model is missing are skipped.
 
     ``grounder`` enables Title_Hit-Rate@K (and, with ``catalog``, the health metrics); ``scorer`` with
     ``grounder`` enables CTCVR; ``encoder`` enables Semantic_Cosine; ``popularity`` (item id → count)
-    enables Head_Item_Share. Each skip is recorded in ``result.skipped`` with the reason.
+    enables Head_Item_Share; each of ``rewards`` adds a metric of its name (:mod:`rlrec.eval.objectives`).
+    Each skip is recorded in ``result.skipped`` with the reason.
     """
     n = len(examples)
     texts, owner = _flatten(completions, n)
@@ -148,6 +151,7 @@ def compute_metrics(
         values["Semantic_Cosine"] = np.nan_to_num(cosine, nan=0.0)
     else:
         skipped["Semantic_Cosine"] = "no embedder given"
+    values.update(reward_values(rewards, ex, texts))  # registered rewards, scored as in training
 
     metrics: dict[str, MetricValue] = {
         name: mean_with_ci(per_example_mean(v, owner, n), indices, config.confidence) for name, v in values.items()
@@ -185,7 +189,7 @@ def compute_metrics(
         for m in range(len(texts))
     ]
     settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("checkpoint",)}
-    return EvalResult(label or config.label, metrics, counts, skipped, settings, rows)
+    return EvalResult(label or config.label, metrics, counts, skipped, settings, rows, {o.name: o.info for o in rewards})
 
 
 def generation_config(config: EvalConfig, model: ModelConfig) -> GenerationConfig:
@@ -212,6 +216,7 @@ def evaluate(
     encoder: TextEncoder | None = None,
     popularity: Mapping[str, float] | None = None,
     label: str | None = None,
+    rewards: Sequence[RewardObjective] = (),
 ) -> EvalResult:
     """Generate completions for ``examples`` and compute every metric.
 
@@ -241,6 +246,7 @@ def evaluate(
         encoder=encoder,
         popularity=popularity,
         label=label,
+        rewards=rewards,
     )
     result.settings.update(model=name if model is None else "<in-memory>", generation=dataclasses.asdict(gen))
     log.info("eval %s: %s", result.label, {k: round(v.value, 4) for k, v in result.metrics.items()})

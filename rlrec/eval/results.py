@@ -26,6 +26,7 @@ class MetricInfo:
     group: str  # row group of the markdown table (Taiji "Metric Type")
     higher_is_better: bool
     description: str
+    range: tuple[float, float] | None = None  # declared value range (reward metrics), None = not declared
 
 
 METRICS: dict[str, MetricInfo] = {
@@ -69,9 +70,14 @@ class EvalResult:
     skipped: dict[str, str] = field(default_factory=dict)  # metric → why it was not computed
     settings: dict[str, Any] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)  # one per completion
+    info: dict[str, MetricInfo] = field(default_factory=dict)  # metadata of metrics not in METRICS (rewards)
 
     def value(self, name: str) -> float:
         return self.metrics[name].value
+
+    def info_of(self, name: str) -> MetricInfo:
+        """Metadata of one of this result's metrics: its own (a reward's registry metadata), else METRICS."""
+        return self.info[name] if name in self.info else metric_info(name)
 
     def summary(self, prefix: str | None = None) -> dict[str, float]:
         """Flat ``{"eval/<label>/<metric>": value}`` for a run summary (W&B or summary.json)."""
@@ -79,13 +85,15 @@ class EvalResult:
         return {f"{prefix}{name}": mv.value for name, mv in self.metrics.items()}
 
     def directions(self) -> dict[str, bool]:
-        return {name: metric_info(name).higher_is_better for name in self.metrics}
+        return {name: self.info_of(name).higher_is_better for name in self.metrics}
 
     def to_json(self) -> dict[str, Any]:
         return {
             "label": self.label,
             "metrics": {
-                name: {**mv.to_dict(), "higher_is_better": metric_info(name).higher_is_better, "group": metric_info(name).group}
+                name: {**mv.to_dict(), "higher_is_better": self.info_of(name).higher_is_better,
+                       "group": self.info_of(name).group,
+                       **({"range": list(self.info[name].range)} if name in self.info and self.info[name].range else {})}
                 for name, mv in self.metrics.items()
             },
             "counts": self.counts,
@@ -102,11 +110,11 @@ class EvalResult:
             f"| Metric Type | Metric | Value | {conf:.0%} CI | n |",
             "|---|---|---:|---:|---:|",
         ]
-        order = list(dict.fromkeys(info.group for info in METRICS.values()))
-        by_group = sorted(self.metrics.items(), key=lambda kv: order.index(metric_info(kv[0]).group))
+        order = list(dict.fromkeys([*(info.group for info in METRICS.values()), *(i.group for i in self.info.values())]))
+        by_group = sorted(self.metrics.items(), key=lambda kv: order.index(self.info_of(kv[0]).group))
         previous = None
         for name, mv in by_group:
-            group = metric_info(name).group
+            group = self.info_of(name).group
             digits = 6 if 0 < abs(mv.value) < 0.01 else 4  # CTCVR ~ 0.0038 keeps its significant digits
             ci = "n/a" if math.isnan(mv.ci_low) else f"[{mv.ci_low:.{digits}f}, {mv.ci_high:.{digits}f}]"
             value = "n/a" if math.isnan(mv.value) else f"{mv.value:.{digits}f}"
@@ -157,4 +165,15 @@ def read_result(path: str | Path) -> EvalResult:
         )
         for name, m in data["metrics"].items()
     }
-    return EvalResult(data["label"], metrics, data.get("counts", {}), data.get("skipped", {}), data.get("settings", {}))
+    info = {}
+    for name, m in data["metrics"].items():
+        try:
+            metric_info(name)
+        except KeyError:  # a reward metric: its metadata was written with it
+            span = m.get("range")  # an infinite bound was written as null (strict JSON)
+            bounds = None
+            if span:
+                bounds = (-math.inf if span[0] is None else float(span[0]), math.inf if span[1] is None else float(span[1]))
+            info[name] = MetricInfo(m.get("group", ""), bool(m.get("higher_is_better", True)), "", bounds)
+    return EvalResult(data["label"], metrics, data.get("counts", {}), data.get("skipped", {}), data.get("settings", {}),
+                      info=info)

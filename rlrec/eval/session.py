@@ -15,7 +15,8 @@ from typing import Any
 from rlrec.config import Config
 from rlrec.eval.evaluation import EvalExample, evaluate
 from rlrec.eval.health import item_popularity
-from rlrec.eval.results import EvalResult, metric_info, write_result
+from rlrec.eval.objectives import RewardObjective
+from rlrec.eval.results import EvalResult, write_result
 from rlrec.logging.base import RunLogger
 
 __all__ = ["open_simulator", "summary_values", "run_evaluation"]
@@ -47,7 +48,7 @@ def summary_values(result: EvalResult, objectives: Sequence[str], final: bool) -
     values: dict[str, Any] = {
         **result.summary(),
         "higher_is_better": result.directions(),
-        "metric_groups": {name: metric_info(name).group for name in result.metrics},  # table rows for analysis
+        "metric_groups": {name: result.info_of(name).group for name in result.metrics},  # table rows for analysis
     }
     if final:
         missing = [o for o in objectives if o not in result.metrics]
@@ -72,8 +73,12 @@ def run_evaluation(
     final: bool = True,
     embedder: Any = None,
     simulator: Any = None,
+    rewards: Sequence[RewardObjective] = (),
 ) -> EvalResult:
     """Evaluate one model on ``examples`` and write ``<run_dir>/eval/<label>/``.
+
+    ``rewards``: reward terms scored on the test completions as metrics of their own name (with their registry
+    direction); one named in ``eval.objectives`` is reported as ``objective/<name>``.
 
     The model is ``model`` + ``tokenizer`` when given, else ``config.eval.checkpoint`` or ``config.model.policy``.
     ``interactions`` (an iterable of logged interactions) gives item popularity for Head_Item_Share.
@@ -95,6 +100,7 @@ def run_evaluation(
         encoder=embedder,
         popularity=item_popularity(interactions),
         label=label,
+        rewards=rewards,
     )
     if simulator is not None:
         result.settings["simulator"] = str(simulator.path)
