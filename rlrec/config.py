@@ -415,6 +415,11 @@ class SimulatorConfig:
     cache_dir: Optional[str] = None  # None = $RLREC_CACHE/item_index
     encode_batch_size: int = 256
     encode_precision: str = "auto"  # auto (bf16 autocast where the CPU / GPU supports it) | float32 | bfloat16
+    # what encodes the index (rlrec/simulator/encoders.py): "embedder" = model.embedder (MiniLM, ~85 items/s per
+    # core); "static" = a model2vec model distilled locally from it (~1 min once, then >20k items/s; agreement
+    # with the embedder in the simulator benchmark)
+    index_encoder: str = "embedder"
+    encode_threads: Optional[int] = None  # torch threads for the one-time item encode; null = every core
     # interest clusters and collective feedback
     num_clusters: int = 32
     context_len: int = 2  # K: a user is represented by the last K distinct clusters of their history
@@ -443,6 +448,8 @@ class SimulatorConfig:
         if not 0.0 < self.holdout_fraction < 1.0:
             raise ValueError(f"simulator.holdout_fraction must be in (0, 1), got {self.holdout_fraction}")
         lo, hi = self.norm_quantiles
+        if self.index_encoder not in ("embedder", "static"):
+            raise ValueError(f"simulator.index_encoder must be 'embedder' or 'static', got {self.index_encoder!r}")
         if not 0.0 <= lo < hi <= 1.0:
             raise ValueError(f"simulator.norm_quantiles must be [lo, hi] with 0 <= lo < hi <= 1, got {self.norm_quantiles}")
         if self.round_to < 0 or self.context_len < 1 or self.min_support < 1:

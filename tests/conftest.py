@@ -69,3 +69,29 @@ def tiny_lm(tiny_lm_path):
     from transformers import AutoModelForCausalLM
 
     return AutoModelForCausalLM.from_pretrained(str(tiny_lm_path))
+
+
+@pytest.fixture(scope="session")
+def tiny_embedder_path(tmp_path_factory) -> Path:
+    """A 2-layer, 32-wide BERT sentence-transformers model with MiniLM's tokenizer and mean pooling, saved to a
+    folder usable as ``model.embedder``. Sized for tests: it embeds the 14,190 logged Instacart items in seconds
+    (MiniLM needs minutes on 2 cores cold), with the real tokenizer and the real encode path."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    from rlrec.assets import embedder_dir
+
+    torch.manual_seed(0)
+    tokenizer = AutoTokenizer.from_pretrained(str(embedder_dir()))
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    path = tmp_path_factory.mktemp("tiny-embedder")
+    bert = path / "bert"
+    BertModel(config).save_pretrained(bert)
+    tokenizer.save_pretrained(bert)
+    word = models.Transformer(str(bert), max_seq_length=64)
+    model = SentenceTransformer(modules=[word, models.Pooling(word.get_embedding_dimension(), "mean")],
+                                device="cpu")
+    model.save(str(path / "st"))
+    return path / "st"

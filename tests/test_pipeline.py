@@ -14,10 +14,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _overrides(tiny: Path, artifacts: Path, run_dir: Path) -> list[str]:
+def _overrides(tiny: Path, embedder: Path, artifacts: Path, run_dir: Path) -> list[str]:
     return [
         "experiment=quick", f"artifacts_dir={artifacts}", f"hydra.run.dir={run_dir}",
-        f"model.policy={tiny}", "model.max_new_tokens=8",
+        f"model.policy={tiny}", f"model.embedder={embedder}", "model.max_new_tokens=8",
         "data.max_users=30", "data.history_len=8", "data.prompt_token_budget=192",
         "simulator.epochs=1",
         f"distill.teacher.model={tiny}", "distill.teacher.max_new_tokens=12", "distill.max_examples=3",
@@ -36,11 +36,12 @@ def _run(args: list[str]) -> subprocess.CompletedProcess:
     return result
 
 
-# two subprocess runs of every stage with the tiny LM: ~50 s on an idle 2-core machine
-def test_pipeline_runs_every_stage_then_resumes_from_artifacts(tiny_lm_path, tmp_path):
+# two subprocess runs of every stage with the tiny LM and the tiny embedder (the simulator still embeds the 14,190
+# logged Instacart items): ~50 s on an idle 2-core machine, cold caches included
+def test_pipeline_runs_every_stage_then_resumes_from_artifacts(tiny_lm_path, tiny_embedder_path, tmp_path):
     artifacts = tmp_path / "artifacts"
     first = tmp_path / "run1"
-    _run(_overrides(tiny_lm_path, artifacts, first))
+    _run(_overrides(tiny_lm_path, tiny_embedder_path, artifacts, first))
 
     stages = json.loads((first / "stages.json").read_text())
     assert [s["stage"] for s in stages] == ["data", "simulator", "distill + PPL filter", "sft", "rl", "evaluate"]
@@ -56,7 +57,7 @@ def test_pipeline_runs_every_stage_then_resumes_from_artifacts(tiny_lm_path, tmp
     assert any("weights/semantic_cosine" in r and "monitor/format_valid_rate" in r for r in rows)
 
     second = tmp_path / "run2"
-    result = _run(_overrides(tiny_lm_path, artifacts, second))
+    result = _run(_overrides(tiny_lm_path, tiny_embedder_path, artifacts, second))
     log = result.stdout + result.stderr
     for stage in ("data", "simulator", "distill", "sft", "rl", "evaluate base", "evaluate sft", "evaluate rl"):
         assert f"{stage}: reusing" in log, stage

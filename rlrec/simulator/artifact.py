@@ -26,6 +26,7 @@ import numpy as np
 
 from rlrec.data.schema import Catalog
 from rlrec.simulator.clusters import InterestClusters
+from rlrec.simulator.encoders import index_encoder, index_encoder_name
 from rlrec.simulator.esmm import ESMM
 from rlrec.simulator.features import FeatureSpace
 from rlrec.simulator.grounding import ItemIndex, default_cache_dir, embedder_fingerprint
@@ -195,18 +196,22 @@ class Simulator:
             from rlrec.assets import load_embedder
 
             config = self.meta["config"]
+            kind = config.get("index_encoder", "embedder")
             embedder = self._embedder if self._embedder is not None else load_embedder(self.embedder_name)
+            embedder = index_encoder(embedder, self.embedder_name, kind, config.get("encode_threads"))
+            name = index_encoder_name(self.embedder_name, kind)
             cache_dir = self._cache_dir or config.get("cache_dir") or default_cache_dir()
             kwargs = {"batch_size": config["encode_batch_size"], "precision": config["encode_precision"]}
             if self._catalog is not None:
-                self._index = ItemIndex.build(self._catalog, embedder, cache_dir, self.embedder_name, **kwargs)
+                self._index = ItemIndex.build(self._catalog, embedder, cache_dir, name, threads=config.get(
+                    "encode_threads"), **kwargs)
             else:
-                cached = ItemIndex.cache_path(cache_dir, self.embedder_name, self.catalog_hash)
+                cached = ItemIndex.cache_path(cache_dir, name, self.catalog_hash)
                 if not cached.exists():
                     raise SimulatorArtifactError(
                         f"the item embeddings of catalogue {self.catalog_hash} are not cached at {cached}: pass the "
                         "catalogue (Simulator.load(path, catalog=log.catalog)) so they can be computed")
-                self._index = ItemIndex(self.scorer.features.item_ids, np.load(cached), embedder, self.embedder_name,
+                self._index = ItemIndex(self.scorer.features.item_ids, np.load(cached), embedder, name,
                                         **kwargs)
         return self._index
 

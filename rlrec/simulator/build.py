@@ -3,14 +3,12 @@ statistics → grounding index → interest clusters → collective feedback →
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +21,7 @@ from rlrec.data.schema import InteractionLog
 from rlrec.simulator.artifact import FORMAT_VERSION, META_FILE
 from rlrec.simulator.card import write_card
 from rlrec.simulator.clusters import InterestClusters
+from rlrec.simulator.encoders import index_encoder, index_encoder_name, torch_threads
 from rlrec.simulator.evaluation import evaluate_holdout, reliability_plot
 from rlrec.simulator.features import FeatureSpace
 from rlrec.simulator.feedback import CollectiveFeedback, aggregate, export_feedback, pairwise, postprocess
@@ -71,20 +70,6 @@ def _json_safe(obj: Any) -> Any:
     if isinstance(obj, np.integer):
         return int(obj)
     return obj
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run with ``n`` torch intra-op threads (restored afterwards); None leaves the setting alone."""
-    if n is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def build_simulator(config: SimulatorConfig, log: InteractionLog, out_dir: Path, embedder: Any, embedder_name: str,
@@ -149,8 +134,10 @@ def _build(config: SimulatorConfig, log: InteractionLog, out_dir: Path, embedder
                      "source": f"pCTCVR of the {len(train):,} training impressions (positives + sampled negatives)"}
     lap("normalization")
 
-    index = ItemIndex.build(catalog, embedder, config.cache_dir, embedder_name, config.encode_batch_size,
-                            config.encode_precision, show_progress)
+    encoder = index_encoder(embedder, embedder_name, config.index_encoder, config.encode_threads)
+    lap("index_encoder")
+    index = ItemIndex.build(catalog, encoder, config.cache_dir, index_encoder_name(embedder_name, config.index_encoder),
+                            config.encode_batch_size, config.encode_precision, show_progress, config.encode_threads)
     lap("item_index")
     clusters = InterestClusters.fit(index.matrix, catalog, config.num_clusters, config.seed)
     lap("clusters")
@@ -180,6 +167,7 @@ def _build(config: SimulatorConfig, log: InteractionLog, out_dir: Path, embedder
         "data_hash": log_hash(log),
         "catalog_hash": catalog.content_hash(),
         "catalog_size": num_rows,
+        "catalog_logged_items": len({e.item_id for events in log.histories.values() for e in events}),
         "embedder_name": embedder_name,
         "embedder_fingerprint": embedder_fingerprint(embedder),
         "labeler": labelled.labeler,

@@ -106,6 +106,10 @@ def write_card(out_dir: Path, meta: dict, points: Sequence[FeedbackPoint], pairs
         "without training impressions get the cold-start embedding with their real history / categories. "
         "`Simulator.unknown_counts` counts each (`unknown_user`, `cold_user`, `unknown_item`, `cold_item`).",
         "",
+        "## Candidate pool and grounding index",
+        "",
+        _pool_line(meta),
+        "",
         "## Interest clusters and collective feedback",
         "",
         f"k-means (k = {meta['clusters']['k']}) over the `{meta['embedder_name']}` embeddings of `Item.text()`; "
@@ -140,3 +144,17 @@ def write_card(out_dir: Path, meta: dict, points: Sequence[FeedbackPoint], pairs
     path = Path(out_dir) / "simulator_card.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _pool_line(meta: dict) -> str:
+    cfg, size = meta["config"], meta["catalog_size"]
+    logged = meta.get("catalog_logged_items", size)
+    kind = cfg.get("index_encoder", "embedder")
+    encoder = (f"`{meta['embedder_name']}` itself" if kind == "embedder" else
+               f"a model2vec static model distilled locally from `{meta['embedder_name']}`")
+    seconds = meta.get("timings_s", {}).get("item_index")
+    timing = f" (built in {seconds:.1f} s, cold unless its matrix was cached)" if seconds is not None else ""
+    return (f"Answers are grounded against {size:,} items, {logged:,} of which occur in the log. The default "
+            "`data.catalogue=logged` keeps only the logged items: the simulator has learned nothing about the others, "
+            "so their CTCVR would be the cold-start guess. `data.catalogue=full` grounds against the loader's whole "
+            f"catalogue instead. The index is encoded by {encoder} (`simulator.index_encoder={kind}`){timing}.")

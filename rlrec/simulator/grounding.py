@@ -25,7 +25,8 @@ from rlrec.answer import ParsedAnswer, completion_text, parse_answer
 from rlrec.assets import embedder_autocast
 from rlrec.data.schema import Catalog
 
-__all__ = ["ItemIndex", "GroundedAnswers", "ground_answers", "embedder_fingerprint", "default_cache_dir"]
+__all__ = ["ItemIndex", "GroundedAnswers", "ground_answers", "embedder_fingerprint", "default_cache_dir", "encode_items",
+           "slug"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ def default_cache_dir() -> Path:
     return cache_dir() / "item_index"
 
 
-def _slug(name: str) -> str:
+def slug(name: str) -> str:
+    """A file-name-safe form of a model name (at most 80 characters)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")[:80] or "embedder"
 
 
@@ -51,6 +53,26 @@ def _encode(embedder: Any, texts: Sequence[str], batch_size: int, precision: str
     emb = np.asarray(emb, dtype=np.float32)
     norms = np.linalg.norm(emb, axis=1, keepdims=True)
     return emb / np.maximum(norms, 1e-12)  # re-normalise after bf16 rounding
+
+
+def encode_items(texts: Sequence[str], embedder: Any, batch_size: int, precision: str, progress: bool = True,
+                 threads: int | None = None, chunk: int = 2048) -> np.ndarray:
+    """``[N, D]`` L2-normalised embeddings of item ``texts``: each distinct text encoded once, in chunks of
+    ``chunk`` under a tqdm bar (items/s and ETA), with ``threads`` torch threads (None = every core)."""
+    from tqdm.auto import tqdm
+
+    from rlrec.simulator.encoders import torch_threads
+
+    unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    parts = []
+    with torch_threads(threads or os.cpu_count()), \
+            tqdm(total=len(unique), unit="item", desc="embedding items", disable=not progress) as bar:
+        for start in range(0, len(unique), chunk):
+            parts.append(_encode(embedder, unique[start : start + chunk].tolist(), batch_size, precision))
+            bar.update(len(parts[-1]))
+    if not parts:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.concatenate(parts)[inverse]
 
 
 def embedder_fingerprint(embedder: Any) -> str:
@@ -89,12 +111,17 @@ class ItemIndex:
 
     @staticmethod
     def cache_path(cache_dir: str | Path, embedder_name: str, catalog_hash: str) -> Path:
-        return Path(cache_dir) / f"{_slug(embedder_name)}__{catalog_hash}.npy"
+        return Path(cache_dir) / f"{slug(embedder_name)}__{catalog_hash}.npy"
 
     @classmethod
     def build(cls, catalog: Catalog, embedder: Any, cache_dir: str | Path | None, embedder_name: str,
-              batch_size: int = 256, precision: str = "auto", show_progress: bool = True) -> ItemIndex:
-        """Embed every item's ``Item.text()`` once, or read the cached matrix for this embedder + catalogue."""
+              batch_size: int = 256, precision: str = "auto", show_progress: bool = True,
+              threads: int | None = None) -> ItemIndex:
+        """Embed every item's ``Item.text()`` once, or read the cached matrix for this embedder + catalogue.
+
+        ``embedder_name`` keys the cache (use :func:`rlrec.simulator.encoders.index_encoder_name`). The one-time
+        encode runs with ``threads`` torch threads (None = every core), identical texts once each, with a
+        progress bar (items/s, ETA)."""
         path = cls.cache_path(cache_dir or default_cache_dir(), embedder_name, catalog.content_hash())
         matrix = None
         if path.exists():
@@ -109,8 +136,8 @@ class ItemIndex:
                 matrix = None
         if matrix is None:
             logger.info("embedding %d catalogue items with %s (cached at %s)", len(catalog), embedder_name, path)
-            texts = [item.text() for item in catalog]
-            matrix = _encode(embedder, texts, batch_size, precision, progress=show_progress)
+            matrix = encode_items([item.text() for item in catalog], embedder, batch_size, precision, show_progress,
+                                  threads)
             _save_atomic(path, matrix)
         return cls(catalog.ids, matrix, embedder, embedder_name, batch_size, precision)
 

