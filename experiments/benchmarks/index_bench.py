@@ -107,7 +107,8 @@ def run(args: argparse.Namespace) -> dict:
     for threads in (1, cores):
         with torch_threads(threads):
             encode_items(sample[:64], embedder, 256, "float32", progress=False, threads=threads)  # warm-up
-            _, seconds = timed(lambda: encode_items(sample, embedder, 256, "float32", progress=False, threads=threads))
+            _, seconds = timed(lambda t=threads: encode_items(sample, embedder, 256, "float32", progress=False,
+                                                              threads=t))
         speed[f"embedder fp32, {threads} thread{'s' * (threads > 1)}"] = {
             "items_per_s": len(sample) / seconds, "measured_items": len(sample),
             **{f"{pool}_s": len(c) * seconds / len(sample) for pool, c in catalogs.items()}, "extrapolated": True}
@@ -120,7 +121,7 @@ def run(args: argparse.Namespace) -> dict:
             distill_s + seconds
         speed.setdefault("static (model2vec), distilled model cached", {"extrapolated": False})[f"{pool}_s"] = seconds
         indexes[f"static/{pool}"] = index
-    for name, row in speed.items():
+    for row in speed.values():
         row.setdefault("items_per_s", len(catalogs["full"]) / row["full_s"])
         row["full_items_per_s"] = len(catalogs["full"]) / row["full_s"]
     speed_meta = {"distill_s": distill_s, "cores": cores, "load_average": [round(x, 2) for x in os.getloadavg()]}
