@@ -1,5 +1,5 @@
-"""Seed 003 (user-feedback alignment for LLM exploration): novelty model, alignment reward model, best-of-n,
-and the reward-hacking monitor.
+"""Seed 003 (user-feedback alignment for LLM exploration): novelty model, alignment reward model, best-of-n.
+The reward-hacking monitor lives next to the trainer that logs it (:mod:`rlrec.trainers.monitor`).
 
 * :mod:`~rlrec.alignment.text` — THE input rendering of the reward model (:func:`alignment_input`) and the
   novelty model's prompt; every scorer uses it.
@@ -10,18 +10,15 @@ and the reward-hacking monitor.
 * :mod:`~rlrec.alignment.ranking` — F1@K / NDCG@K with a random baseline.
 * :mod:`~rlrec.alignment.novelty` — novel-transition mining, novelty SFT, cluster matching, transition table.
 * :mod:`~rlrec.alignment.best_of_n` — best-of-n selection, control arms, novelty / engagement / UEUC.
-* :mod:`~rlrec.alignment.monitor` — :func:`monitor_metrics` (format-valid rate, token concentration, distinct-n).
 * :mod:`~rlrec.alignment.stages` — the two stages the entry points run (needs a simulator artifact).
 
 Light imports only here: the submodules that pull in transformers / TRL are imported where used.
 """
 
-from rlrec.alignment.monitor import METRIC_NAMES, distinct_n, format_valid_rate, monitor_metrics, top_token_share
 from rlrec.alignment.ranking import RankingGroup, evaluate_ranking, f1_at_k, ndcg_at_k
 from rlrec.alignment.text import alignment_input, novelty_prompt
 
 __all__ = [
-    "METRIC_NAMES", "monitor_metrics", "format_valid_rate", "top_token_share", "distinct_n",
     "RankingGroup", "evaluate_ranking", "f1_at_k", "ndcg_at_k",
     "alignment_input", "novelty_prompt",
 ]

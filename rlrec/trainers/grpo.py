@@ -5,8 +5,9 @@ One optimizer step, as TRL runs it, with what this subclass adds (▶):
     rollout: generate B*G completions ──► rewards [B*G, K] gathered from all ranks
       ▶ strategy.observe_rewards (POPO-light Eq. 7) ──► TRL's reward_weights = w
       ──► TRL's advantage of r̃ = Σ w_k r_k (Eq. 9), group-normalised (Eq. 8), either aggregation
-      ▶ POPO: per-reward advantages A^k and the advantage moments ride along with the rows
-    train: one forward (logps [B, T])
+      ▶ POPO: the rollout record (per-reward advantages A^k, advantage moments; rlrec.trainers.types)
+    TRL shuffles the rows and splits them into micro-batches; each row carries its index into the record
+    train: one forward (logps [n, T])
       ▶ POPO, first micro-batch of a rollout: K per-reward VJPs on the retained graph ──► Gram [K, K]
         all-reduced (mean over ranks) ──► I = Gram·1, w̃ ← w̃ ⊙ exp(η I / μ) ──► advantages re-formed for
         the new w (same forward, same step)
@@ -28,9 +29,10 @@ import torch
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import GRPOTrainer
 
-from rlrec.alignment.monitor import monitor_metrics
+from rlrec.trainers.monitor import monitor_metrics
 from rlrec.trainers.per_reward import per_reward_gradients, select_parameters, surrogate_cotangents
-from rlrec.weighting import WeightingStrategy, advantage_moments, combined_advantages, per_reward_advantages
+from rlrec.trainers.types import ROW_INDEX_KEY, PopoRollout, PopoUpdate
+from rlrec.weighting import WeightingStrategy
 from rlrec.weighting.maths import gram_matrix
 
 __all__ = ["WeightedGRPOTrainer", "WEIGHTING_STATE_FILE"]
@@ -42,27 +44,30 @@ class WeightedGRPOTrainer(GRPOTrainer):
     """TRL's GRPOTrainer whose reward weights come from a :class:`~rlrec.weighting.WeightingStrategy`.
 
     Everything TRL offers stays available (vLLM generation, PEFT, accelerate / DeepSpeed ZeRO-1/2, loss types,
-    ``multi_objective_aggregation``, ``scale_rewards``, logging). Hooks overridden, and why:
+    ``multi_objective_aggregation``, ``scale_rewards``, logging). TRL hooks overridden, and why (each calls
+    TRL's own by keyword, or passes TRL's arguments through untouched):
 
-    * ``_calculate_rewards`` — after TRL gathers the ``[B*G, K]`` rewards, the strategy observes them and its
-      weights become ``self.reward_weights``, so TRL's own advantage code applies Eq. 9 then Eq. 8. The
-      reward-hacking monitor (``monitor/*``: format-valid rate, top-10 answer-token share, distinct-1/2;
-      :mod:`rlrec.alignment.monitor`) is computed here on the step's completions, whatever the rewards.
-    * ``_generate_and_score_completions`` — POPO only: attaches per-reward advantages ``A^k`` and the advantage
-      moments (:mod:`rlrec.weighting.advantages`) to the rows, for the update in the training forward.
-    * ``compute_loss`` — POPO only: re-forms the advantages for the current weights and arms the update.
-    * ``_get_per_token_logps_and_entropies`` — POPO only, when armed: right after TRL's training forward,
-      per-reward gradients → Gram → weight update → advantages for the new weights (TRL reads the advantages
-      after this forward, so the real update of the same step uses them).
+    * ``_calculate_rewards`` — the one place TRL holds the gathered ``[B*G, K]`` rewards: the strategy observes
+      them and its weights become ``self.reward_weights``, so TRL's own advantage code applies Eq. 9 then
+      Eq. 8; for POPO the rollout record (:class:`~rlrec.trainers.types.PopoRollout`) is built from them. The
+      reward-hacking monitor (``monitor/*``, :mod:`rlrec.trainers.monitor`) is computed on the completions.
+    * ``_generate_and_score_completions`` — POPO only: gives each row its index into the rollout record, so
+      the rows find their record entries after TRL's shuffle and split.
+    * ``compute_loss`` — POPO only: re-forms the micro-batch's advantages for the current weights and, in the
+      first micro-batch of a rollout, arms the update (:class:`~rlrec.trainers.types.PopoUpdate`).
+    * ``_get_per_token_logps_and_entropies`` — POPO only, when armed: right after TRL's training forward, the
+      update :meth:`_popo_step` (TRL reads the advantages after this forward, so the real update of the same
+      step uses the new weights). It is the only way to reach the forward's logps with their graph.
     * ``log`` — merges ``reward_stats()`` (e.g. ``RewardSet.pop_stats``) into each log.
     * ``_save_checkpoint`` / ``_load_optimizer_and_scheduler`` — the strategy state lives in every checkpoint
       (``weighting_state.json``) and is restored on resume.
 
-    POPO timing: one update per rollout batch (when ``global_step % weighting.every == 0``), in the first
-    micro-batch of that batch; later micro-batches (``steps_per_generation > 1``) and iterations
+    POPO timing: one update per rollout batch (when ``global_step % weighting.params.every == 0``), in the
+    first micro-batch of that batch; later micro-batches (``steps_per_generation > 1``) and iterations
     (``num_iterations > 1``) reuse its weights. With the defaults (one micro-batch per rollout) the Gram is
     exactly that of the step's full local batch. ``A^k`` is reward k alone, group-centred and scaled per
-    ``scale_rewards``. TRL's logged ``reward`` uses the weights from before the step's POPO update.
+    ``scale_rewards``. TRL's logged ``reward`` uses the weights from before the step's POPO update. In
+    evaluation the weights do not move, so TRL's advantages are used as they are.
 
     Args (beyond GRPOTrainer's): ``strategy``; ``reward_names`` — the K names (default: TRL's callable names);
     ``reward_stats`` — a callable returning extra scalars to log each time the trainer logs.
@@ -88,97 +93,100 @@ class WeightedGRPOTrainer(GRPOTrainer):
         self.strategy = strategy
         self.reward_stats = reward_stats
         self.reward_weights = strategy.weights()
-        self._popo_params: list[torch.nn.Parameter] | None = None
-        self._popo_pending: dict[str, Any] | None = None
-        self._last_rewards: torch.Tensor | None = None
-        spec = strategy.gradient_spec
-        if spec is not None and self.is_deepspeed_enabled:
-            stage = self.accelerator.state.deepspeed_plugin.zero_stage
-            if stage == 3:
+        self._popo_params: list[torch.nn.Parameter] | None = None  # the gradient subset, chosen at the first update
+        self._popo_rollout: PopoRollout | None = None  # the current rollout batch (training, POPO only)
+        self._popo_armed: PopoUpdate | None = None  # set by compute_loss, consumed by the training forward
+        if strategy.gradient_spec is not None and self.is_deepspeed_enabled:
+            if self.accelerator.state.deepspeed_plugin.zero_stage == 3:
                 raise ValueError(
                     "weighting=popo needs unsharded parameters for its per-reward gradients; DeepSpeed ZeRO-3 shards "
                     "them. Use ZeRO-1/2 (or DDP), or weighting=popo_light / fixed with ZeRO-3."
                 )
 
+    @property
+    def _popo(self) -> bool:
+        """Whether this is a POPO training step (a gradient-based strategy, in training mode)."""
+        return self.strategy.gradient_spec is not None and self.model.training
+
     # ------------------------------------------------------------------------------------ rewards → weights
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
-        rewards = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)  # [B*G, K], all ranks
-        self._last_rewards = rewards
+        rewards = super()._calculate_rewards(
+            inputs=inputs, prompts=prompts, completions=completions, completion_ids_list=completion_ids_list
+        )  # [B*G, K], gathered from all ranks
         if self.model.training:
             self._log_metrics(monitor_metrics(completions))  # reward-hacking monitor (this rank's completions)
-            metrics = self.strategy.observe_rewards(rewards, self.num_generations)
-            self._log_metrics(metrics)
+            self._log_metrics(self.strategy.observe_rewards(rewards, self.num_generations))
             if self.strategy.gradient_spec is None:
                 self._log_metrics(self.strategy.weight_metrics())
+        if self._popo:
+            rank, n_local = self.accelerator.process_index, len(prompts)
+            self._popo_rollout = PopoRollout.from_rewards(
+                rewards, rows=slice(rank * n_local, (rank + 1) * n_local), num_generations=self.num_generations,
+                aggregation=self.multi_objective_aggregation, scale=self.scale_rewards,
+            )
         self.reward_weights = self.strategy.weights()
         return rewards
 
     def _generate_and_score_completions(self, inputs):
         output = super()._generate_and_score_completions(inputs)
-        if self.strategy.gradient_spec is None:
-            return output
-        rewards = self._last_rewards
-        num_generations = self.num_generations if self.model.training else self.num_generations_eval
-        n_local = output["advantages"].shape[0]
-        rows = slice(self.accelerator.process_index * n_local, (self.accelerator.process_index + 1) * n_local)
-        moments = advantage_moments(rewards, num_generations, self.multi_objective_aggregation, self.scale_rewards)
-        output["popo_advantages"] = per_reward_advantages(rewards, num_generations, self.scale_rewards)[rows]  # [B, K]
-        output["popo_deviation"] = moments.deviation[rows]  # [B, K]
-        output["popo_covariance"] = None if moments.covariance is None else moments.covariance[rows]  # [B, K, K]
+        if self._popo:
+            advantages = output["advantages"]  # [N], this rank's rows in rollout order
+            output[ROW_INDEX_KEY] = torch.arange(advantages.shape[0], device=advantages.device)  # [N]
         return output
 
     # ------------------------------------------------------------------------------------------ POPO update
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        spec = self.strategy.gradient_spec
-        if spec is None:
-            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        if not self._popo:
+            return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+        rollout = self._popo_rollout.rows(inputs[ROW_INDEX_KEY])  # this micro-batch's n rows
         first_of_rollout = self._step % (self.args.steps_per_generation * self.num_iterations) == 0
-        if self.model.training and first_of_rollout and self.state.global_step % spec.every == 0:
-            self._popo_pending = inputs  # consumed by the training forward below
-        inputs["advantages"] = self._advantages_for_current_weights(inputs)
-        loss = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-        if self._popo_pending is not None:
-            self._popo_pending = None
+        if first_of_rollout and self.state.global_step % self.strategy.gradient_spec.every == 0:
+            self._popo_armed = PopoUpdate.of(rollout, inputs)  # consumed by the training forward below
+        inputs["advantages"] = rollout.combined_advantages(self.strategy.weights())  # [n], for the current weights
+        loss = super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+        if self._popo_armed is not None:
+            self._popo_armed = None
             raise RuntimeError(
                 "POPO update was armed but TRL's _compute_loss never called _get_per_token_logps_and_entropies; "
-                "this TRL version is not supported by WeightedGRPOTrainer"
+                "this TRL version (or loss path, e.g. use_liger_kernel) is not supported by WeightedGRPOTrainer"
             )
-        if self.model.training and first_of_rollout:
+        if first_of_rollout:
             self._log_metrics(self.strategy.weight_metrics())
         return loss
 
-    def _get_per_token_logps_and_entropies(self, model, *args, **kwargs):
-        out = super()._get_per_token_logps_and_entropies(model, *args, **kwargs)
-        inputs, self._popo_pending = self._popo_pending, None
-        if inputs is not None:
-            self._popo_update(out[0], inputs)
+    def _get_per_token_logps_and_entropies(self, *args, **kwargs):
+        out = super()._get_per_token_logps_and_entropies(*args, **kwargs)  # TRL's arguments, passed through as given
+        update, self._popo_armed = self._popo_armed, None
+        if update is not None:
+            self._popo_step(logps=out[0], update=update)
         return out
 
-    def _popo_update(self, logps: torch.Tensor, inputs: dict[str, Any]) -> None:
-        """Per-reward gradients of this forward → all-reduced Gram → weight update → new advantages."""
+    def _popo_step(self, logps: torch.Tensor, update: PopoUpdate) -> None:
+        """One POPO weight update (Eq. 5–6) from the training forward's ``logps`` [n, T], still on its graph."""
         spec = self.strategy.gradient_spec
         if self._popo_params is None:
             self._popo_params = [p for _, p in select_parameters(self.model, spec.params)]
         start = time.perf_counter()
-        mask = inputs["completion_mask"] if "tool_mask" not in inputs else inputs["completion_mask"] * inputs["tool_mask"]
-        old = inputs.get("old_per_token_logps")
-        beta = self.beta if spec.include_kl else 0.0
+        # 1. ∂L_k/∂logps of the K per-reward objectives (Eq. 8 driven by A^k alone), closed form, no graph.
         cotangents = surrogate_cotangents(
-            logps, logps if old is None else old, inputs["popo_advantages"], mask, self.epsilon_low,
-            self.epsilon_high, ref_logps=inputs.get("ref_per_token_logps"), beta=beta,
-        )  # [K, B, T]
+            logps, logps if update.old_logps is None else update.old_logps, update.rollout.advantages, update.mask,
+            self.epsilon_low, self.epsilon_high, ref_logps=update.ref_logps, beta=self.beta if spec.include_kl else 0.0,
+        )  # [K, n, T]
+        # 2. ∇θ L_k as K vector-Jacobian products through the forward TRL just ran: no extra forward.
         grads = per_reward_gradients(logps, self._popo_params, cotangents)  # P x [K, *shape]
         grads_done = time.perf_counter()
-        gram = self._reduce_gram(gram_matrix(grads))  # [K, K], identical on all ranks
+        # 3. Their Gram matrix, averaged over ranks: identical on every rank, so the weights stay identical.
+        gram = self._reduce_gram(gram_matrix(grads))  # [K, K]
         del grads
+        # 4. Eq. 6 then Eq. 5: I = Gram · 1, w̃ ← w̃ ⊙ exp(η(t) I / μ), η(t) the policy's current learning rate.
         lr = self.lr_scheduler.get_last_lr()[0] if self.lr_scheduler is not None else self.args.learning_rate
         metrics = self.strategy.observe_gram(gram, lr)
-        inputs["advantages"] = self._advantages_for_current_weights(inputs)
-        end = time.perf_counter()
+        # 5. TRL's loss reads the advantages after this forward: re-form them for the new weights.
+        update.batch["advantages"] = update.rollout.combined_advantages(self.strategy.weights())  # [n]
         metrics["popo/time/per_reward_grads_s"] = grads_done - start
-        metrics["popo/time/gram_update_s"] = end - grads_done
+        metrics["popo/time/gram_update_s"] = time.perf_counter() - grads_done
         self._log_metrics(metrics)
 
     def _reduce_gram(self, gram: torch.Tensor) -> torch.Tensor:
@@ -190,9 +198,6 @@ class WeightedGRPOTrainer(GRPOTrainer):
         """
         return self.accelerator.reduce(gram, reduction="mean")
 
-    def _advantages_for_current_weights(self, inputs: dict[str, Any]) -> torch.Tensor:
-        return combined_advantages(inputs["popo_deviation"], inputs["popo_covariance"], self.strategy.weights())
-
     # ------------------------------------------------------------------------------------ logging, checkpoints
 
     def _log_metrics(self, metrics: dict[str, float]) -> None:
@@ -203,17 +208,17 @@ class WeightedGRPOTrainer(GRPOTrainer):
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if self.reward_stats is not None:
             logs.update(self.reward_stats())
-        super().log(logs, start_time)
+        super().log(logs=logs, start_time=start_time)
 
     def _save_checkpoint(self, model, trial):
-        super()._save_checkpoint(model, trial)
+        super()._save_checkpoint(model=model, trial=trial)
         if self.args.should_save:
             folder = os.path.join(self._get_output_dir(trial=trial), f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}")
             with open(os.path.join(folder, WEIGHTING_STATE_FILE), "w") as f:
                 json.dump(self.strategy.state_dict(), f, indent=2)
 
     def _load_optimizer_and_scheduler(self, checkpoint):
-        super()._load_optimizer_and_scheduler(checkpoint)
+        super()._load_optimizer_and_scheduler(checkpoint=checkpoint)
         if checkpoint is None:
             return
         path = os.path.join(checkpoint, WEIGHTING_STATE_FILE)

@@ -51,7 +51,7 @@ def select_parameters(model: nn.Module, patterns: Sequence[str]) -> list[tuple[s
     if not chosen:
         sample = ", ".join(n for n, _ in trainable[:8])
         raise ValueError(
-            f"weighting.grad_params={list(patterns)} matches no trainable parameter; trainable names look like: "
+            f"weighting.params.grad_params={list(patterns)} matches no trainable parameter; trainable names look like: "
             f"{sample or '(none: the model has no trainable parameters)'}"
         )
     return chosen

@@ -10,6 +10,7 @@ import torch
 
 from rlrec.config import WeightingConfig
 from rlrec.trainers.grpo import WEIGHTING_STATE_FILE
+from rlrec.trainers.types import ROW_INDEX_KEY
 from rlrec.weighting import combined_advantages
 
 from .conftest import length_score, make_trainer, vowel_rate, weight_trajectory
@@ -21,22 +22,23 @@ def test_popo_updates_weights_inside_trls_step(trainer_factory):
     """TRL's advantage == ours for the old weights; after the Gram update the same step uses the new weights."""
     trainer = trainer_factory(WeightingConfig(name="popo", params={"mu": 1e-3, "eta": 1e-3}), max_steps=2)
     seen = {"trl": [], "before": [], "after": []}
-    generate, update = trainer._generate_and_score_completions, trainer._popo_update
+    generate, popo_step = trainer._generate_and_score_completions, trainer._popo_step
 
     def recording_generate(inputs):
         out = generate(inputs)
-        seen["trl"].append((out["advantages"].clone(), out["popo_deviation"], out["popo_covariance"]))
+        rollout = trainer._popo_rollout.rows(out[ROW_INDEX_KEY])  # the rows TRL's advantages are for, in order
+        seen["trl"].append((out["advantages"].clone(), rollout.deviation, rollout.covariance))
         return out
 
-    def recording_update(logps, inputs):
+    def recording_step(logps, update):
         seen["before"].append(trainer.strategy.weights())
-        update(logps, inputs)
+        popo_step(logps=logps, update=update)
         w = trainer.strategy.weights()
         seen["after"].append(w)
-        expected = combined_advantages(inputs["popo_deviation"], inputs["popo_covariance"], w)
-        torch.testing.assert_close(inputs["advantages"], expected)  # what TRL's loss reads next
+        expected = combined_advantages(update.rollout.deviation, update.rollout.covariance, w)
+        torch.testing.assert_close(update.batch["advantages"], expected)  # what TRL's loss reads next
 
-    trainer._generate_and_score_completions, trainer._popo_update = recording_generate, recording_update
+    trainer._generate_and_score_completions, trainer._popo_step = recording_generate, recording_step
     trainer.train()
 
     assert len(seen["after"]) == 2  # one update per optimizer step
@@ -105,7 +107,7 @@ def test_strategy_for_other_rewards_is_rejected(tiny_lm_path, tmp_path):
 
 @pytest.mark.slow
 def test_popo_on_lora_adapters_only(trainer_factory):
-    """PEFT LoRA policy, per-reward gradients over the adapters (weighting.grad_params=[lora_])."""
+    """PEFT LoRA policy, per-reward gradients over the adapters (weighting.params.grad_params=[lora_])."""
     from rlrec.config import LoraConfig
 
     trainer = trainer_factory(

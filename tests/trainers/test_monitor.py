@@ -2,7 +2,7 @@
 
 import pytest
 
-from rlrec.alignment.monitor import (
+from rlrec.trainers.monitor import (
     METRIC_NAMES,
     answer_tokens,
     distinct_n,

@@ -40,7 +40,9 @@ def test_one_forward_equals_separate_backward_passes(trainer_factory):
     trainer = trainer_factory(WeightingConfig(name="popo"))
     model = trainer.model
     input_ids, attention_mask, mask, T, g = _batch(model.config.vocab_size)
-    forward = lambda: trainer._get_per_token_logps_and_entropies(model, input_ids, attention_mask, T)[0]  # noqa: E731
+    forward = lambda: trainer._get_per_token_logps_and_entropies(  # noqa: E731
+        model=model, input_ids=input_ids, attention_mask=attention_mask, logits_to_keep=T
+    )[0]
 
     logps = forward()  # the one shared forward (TRL's fused-LM-head path)
     old = logps.detach() + 0.3 * torch.randn(logps.shape, generator=g)  # ratios leave the trust region: clipping
@@ -89,7 +91,7 @@ def test_select_parameters_subsets(tiny_lm):
     assert len(names) == len({id(p) for _, p in everything})  # tied embeddings counted once
     layer1 = select_parameters(tiny_lm, [r"layers\.1\."])
     assert layer1 and all("layers.1." in n for n, _ in layer1)
-    with pytest.raises(ValueError, match="weighting.grad_params"):
+    with pytest.raises(ValueError, match="weighting.params.grad_params"):
         select_parameters(tiny_lm, ["lora_"])  # no adapters on a plain model
 
 
