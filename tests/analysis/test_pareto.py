@@ -40,6 +40,16 @@ def test_hypervolume_ignores_dominated_and_out_of_reference_points():
     assert hypervolume(np.array([[4.0, 1.0]]), [4, 4], [False, False]) == 0.0  # on the boundary: no volume
 
 
+def test_hypervolume_1d_by_hand():
+    # one objective: the volume is the length from the best point to the reference
+    # minimise, reference 5: best 1.5 → 3.5 (2.0, 4.0 dominated; 6.0 worse than the reference; NaN skipped)
+    pts = np.array([[2.0], [1.5], [4.0], [6.0], [np.nan]])
+    assert hypervolume(pts, [5.0], [False]) == pytest.approx(3.5)
+    # maximise, reference 0.2: best 0.9 → 0.7
+    assert hypervolume(np.array([[0.5], [0.9], [0.1]]), [0.2], [True]) == pytest.approx(0.7)
+    assert hypervolume(np.array([[0.1]]), [0.2], [True]) == 0.0  # no point better than the reference
+
+
 def test_hypervolume_3d_by_hand():
     ref = [2, 2, 2]
     assert hypervolume(np.array([[1, 1, 1]]), ref, [False] * 3) == pytest.approx(1.0)

@@ -1,0 +1,180 @@
+"""A strategy and a reward written outside the repository (one module + one YAML each) compose, build and train.
+
+Nothing in rlrec, rewards or conf/ is edited: the modules are named by ``plugins=[…]``, their YAML files are found
+through ``hydra.searchpath``. The entry points import command-line plugins before composing
+(``experiments.common.load_plugins_for_compose``), so their ``Params`` check the composed config.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+
+import pytest
+
+from experiments.common import CONFIG_PATH, load_plugins_for_compose, plugins_from_overrides, to_config
+from rewards import REWARDS, build_reward_set
+from rlrec.plugins import ENV_VAR, PluginError, load_plugins, plugin_names
+from rlrec.weighting import WEIGHTING_STRATEGIES, build_strategy
+
+STRATEGY_MODULE = '''
+from dataclasses import dataclass
+
+import torch
+
+from rlrec.weighting import StrategyParams, WeightingStrategy, register_strategy
+
+
+@register_strategy("tilted", equation="none: a test plugin")
+class Tilted(WeightingStrategy):
+    """Weights (tilt, 1 - tilt) from the first rollout batch on; remembers the rewards it saw."""
+
+    @dataclass
+    class Params(StrategyParams):
+        tilt: float = 0.5
+
+    seen = []
+
+    def observe_rewards(self, rewards, num_generations):
+        Tilted.seen.append(rewards.detach().cpu().clone())
+        self._weights = torch.tensor([self.params.tilt, 1.0 - self.params.tilt], dtype=torch.float64)
+        self.updates += 1
+        return {"tilted/calls": float(len(Tilted.seen))}
+'''
+
+STRATEGY_YAML = """
+defaults:
+  - optional /weighting_schema@params: tilted
+  - _self_
+name: tilted
+initial_weights: null
+params:
+  tilt: 0.8
+"""
+
+REWARD_MODULE = '''
+from dataclasses import dataclass
+
+from rewards import Reward, RewardParams, register_reward
+
+
+@register_reward("char_count", higher_is_better=True, range=(0.0, 1.0), description="answer length / 40, capped")
+class CharCount(Reward):
+    @dataclass
+    class Params(RewardParams):
+        scale: float = 1.0
+
+    def scorable(self, parsed):
+        return True  # every completion, parseable or not
+
+    def score(self, prompts, parsed, columns):
+        return [self.params.scale * min(1.0, len(p.answer_text) / 40.0) for p in parsed]
+'''
+
+REWARD_YAML = """# @package reward.terms.char_count
+defaults:
+  - optional /reward_schema@params: char_count
+  - _self_
+weight: 0.5
+params:
+  scale: 0.5
+"""
+
+MODULES = ("rlrec_test_tilted", "rlrec_test_char_count")
+
+
+@pytest.fixture()
+def external(tmp_path, monkeypatch):
+    """Plugin modules + a conf/ folder in tmp_path; registry entries and modules removed afterwards."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / f"{MODULES[0]}.py").write_text(STRATEGY_MODULE)
+    (tmp_path / "pkg" / f"{MODULES[1]}.py").write_text(REWARD_MODULE)
+    for group, name, text in (("weighting", "tilted", STRATEGY_YAML), ("reward", "char_count", REWARD_YAML)):
+        (tmp_path / "conf" / group).mkdir(parents=True)
+        (tmp_path / "conf" / group / f"{name}.yaml").write_text(textwrap.dedent(text).lstrip())
+    monkeypatch.syspath_prepend(str(tmp_path / "pkg"))
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    yield tmp_path
+    WEIGHTING_STRATEGIES._entries.pop("tilted", None)
+    REWARDS._entries.pop("char_count", None)
+    for module in MODULES:
+        sys.modules.pop(module, None)
+
+
+def _overrides(root, *extra):
+    return [f"hydra.searchpath=[file://{root / 'conf'}]", f"plugins=[{','.join(MODULES)}]", "weighting=tilted",
+            "reward=char_count", *extra]
+
+
+def _compose(overrides):
+    from hydra import compose, initialize_config_dir
+
+    load_plugins_for_compose(overrides)  # what every entry point does with sys.argv before @hydra.main composes
+    with initialize_config_dir(config_dir=CONFIG_PATH, version_base="1.3"):
+        return to_config(compose(config_name="config", overrides=overrides))
+
+
+def test_plugins_from_overrides_reads_every_spelling():
+    assert plugins_from_overrides(["plugins=[a.b,c]", "seed=1", "+plugins=d", "++plugins=[e]", "rl=quick"]) == [
+        "a.b", "c", "d", "e",
+    ]
+    assert plugins_from_overrides(["weighting=popo", "reward.terms.x.params.plugins=1"]) == []
+
+
+def test_env_var_and_unknown_module(monkeypatch):
+    monkeypatch.setenv(ENV_VAR, "json, os.path")
+    assert plugin_names(["json", "math"])[-3:] == ["json", "os.path", "math"]  # deduplicated, env before config
+    with pytest.raises(PluginError, match="no_such_plugin_module.*PYTHONPATH"):
+        load_plugins(["no_such_plugin_module"])
+
+
+def test_external_strategy_and_reward_compose_and_build(external):
+    config = _compose(_overrides(external, "weighting.params.tilt=0.7"))
+    assert config.plugins == list(MODULES)
+    assert type(config.weighting.params).__name__ == "Params" and config.weighting.params.tilt == 0.7
+    assert config.reward.terms["char_count"].params.scale == 0.5
+    reward_set = build_reward_set(config)
+    assert reward_set.names == ["char_count"] and reward_set.initial_weights == [0.5]
+    strategy = build_strategy(config.weighting, ["char_count", "other"])
+    assert type(strategy).__name__ == "Tilted" and strategy.params.tilt == 0.7
+    assert REWARDS.metadata("char_count")["description"].startswith("answer length")
+
+
+@pytest.mark.parametrize(
+    "typo", ["weighting.params.tlit=0.7", "weighting.params.tilt=high", "reward.terms.char_count.params.scal=2"]
+)
+def test_typos_in_external_params_fail_at_compose(external, typo):
+    from hydra.errors import ConfigCompositionException
+
+    with pytest.raises(ConfigCompositionException, match=typo.split("=")[0].replace(".", r"\.")):
+        _compose(_overrides(external, typo))
+
+
+def test_typo_in_an_external_yaml_fails_at_compose(external):
+    from hydra.errors import ConfigCompositionException
+
+    yaml = external / "conf" / "weighting" / "tilted.yaml"
+    yaml.write_text(yaml.read_text().replace("tilt: 0.8", "tlit: 0.8"))
+    with pytest.raises(ConfigCompositionException) as info:
+        _compose(_overrides(external))
+    assert "tlit" in str(info.value.__cause__ or info.value)
+
+
+def test_one_trainer_step_uses_the_external_strategys_weights(external, tiny_lm_path, tmp_path):
+    import torch
+
+    from tests.trainers.conftest import make_trainer, vowel_rate
+
+    config = _compose(_overrides(external))
+    reward = build_reward_set(config).rewards[0]  # the external char_count reward
+    trainer = make_trainer(tiny_lm_path, tmp_path / "out", config.weighting, rewards=(reward, vowel_rate), max_steps=1)
+    trainer.train()
+    tilted = sys.modules[MODULES[0]].Tilted
+    assert len(tilted.seen) == 1 and tilted.seen[0].shape == (8, 2)  # B = 2 prompts x G = 4, K = 2
+    assert trainer.strategy.weights().tolist() == pytest.approx([0.8, 0.2])
+    logged = trainer.state.log_history[0]
+    assert logged["weights/char_count"] == pytest.approx(0.8) and logged["tilted/calls"] == 1.0
+    # TRL's logged reward is the batch mean of Σ_k w_k r_k with the plugin's weights, not the initial 0.5 / 0.5
+    expected = (tilted.seen[0] * torch.tensor([0.8, 0.2])).nansum(dim=1).mean().item()
+    uniform = (tilted.seen[0] * 0.5).nansum(dim=1).mean().item()
+    assert logged["reward"] == pytest.approx(expected, abs=1e-6) and abs(expected - uniform) > 1e-4
