@@ -49,8 +49,11 @@ def test_train_alignment_then_best_of_n(config, sources, tmp_path, monkeypatch):
     metrics = stages.train_alignment(config, run)
     assert set(metrics["reward_model"]) == {"pointwise", "pairwise"}
     for r in metrics["reward_model"].values():
-        assert (r["selected"]["f1"] >= 0) and (stages.Path(r["checkpoint"]) / "config.json").exists()
-    assert metrics["novelty"]["examples"] > 0
+        _assert_checkpoint_is_the_selected_one(config, sources, r)
+    # novel transitions by hand (context 2): u1 c0,c1→c2 and c1,c2→c3; u2 c1,c2→c4 and c2,c4→c0; u3 c3,c4→c6;
+    # u4 and u5 have no position with two clusters before it
+    assert metrics["novelty"]["examples"] == 5 and metrics["novelty"]["users"] == 3
+    assert metrics["novelty"]["mined"] == {"novel": 5, "user_too_short": 2}
     for name in ("alignment_report.md", "alignment_metrics.json", "reward_model_curves.png"):
         assert (run / name).stat().st_size > 0
     assert "| pointwise |" in (run / "alignment_report.md").read_text()
@@ -72,6 +75,29 @@ def test_train_alignment_then_best_of_n(config, sources, tmp_path, monkeypatch):
     for arm in out["arms"]:
         assert (run / f"transition_table_{arm}.json").exists()
     assert "best_of_n" in (run / "best_of_n_report.md").read_text()
+
+
+def _assert_checkpoint_is_the_selected_one(config, sources, r) -> None:
+    """The saved checkpoint is the best-F1 evaluation of the run (earliest on ties), and re-scoring the held-out
+    groups with it gives back the F1@K / NDCG@K the report selected it with."""
+    from rlrec.alignment.feedback import split_feedback
+    from rlrec.alignment.ranking import evaluate_ranking
+    from rlrec.alignment.reward_model import load_reward_model, score
+
+    a = config.alignment
+    history = json.loads((stages.Path(r["checkpoint"]).parent / "eval_history.json").read_text())["history"]
+    best = max(row["f1"] for row in history)
+    first_best = next(row for row in history if row["f1"] > best - 1e-9)
+    assert r["selected"] == first_best and r["final"] == history[-1] and len(history) == 3  # steps 0, 2, 4
+    split = split_feedback(sources.points, sources.pairs, a.served_k, a.reward_model.eval_fraction, config.seed,
+                           a.reward_model.max_eval_groups)
+    model, tokenizer = load_reward_model(r["checkpoint"])
+    flat = score(model, tokenizer, [g.context for g in split.groups for _ in g.candidates],
+                 [c for g in split.groups for c in g.candidates])
+    parts = np.split(flat, np.cumsum([len(g.candidates) for g in split.groups])[:-1])
+    again = evaluate_ranking(split.groups, parts, a.served_k, a.reward_model.random_draws, config.seed)
+    assert again.f1 == pytest.approx(r["selected"]["f1"], abs=1e-6)
+    assert again.ndcg == pytest.approx(r["selected"]["ndcg"], abs=1e-4)
 
 
 def test_best_of_n_without_trained_models_says_what_to_run(config, sources, tmp_path, monkeypatch):

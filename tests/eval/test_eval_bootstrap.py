@@ -41,9 +41,14 @@ def test_95_percent_intervals_cover_the_true_mean_about_95_percent_of_the_time()
 
 def test_nan_values_are_excluded_and_counted():
     x = np.array([1.0, np.nan, 0.0, 1.0, np.nan])
-    mv = mean_with_ci(x, bootstrap_indices(5, 300, seed=0))
+    indices = bootstrap_indices(5, 300, seed=0)
+    mv = mean_with_ci(x, indices)
     assert mv.n == 3 and mv.value == pytest.approx(2 / 3)
     assert 0.0 <= mv.ci_low <= mv.ci_high <= 1.0
+    # by hand: each replicate's mean over its drawn defined examples (a replicate that drew none is dropped)
+    replicates = [np.nanmean(x[row]) for row in indices if not np.isnan(x[row]).all()]
+    assert (mv.ci_low, mv.ci_high) == pytest.approx(tuple(np.quantile(replicates, [0.025, 0.975])))
+    assert mv.ci_low < mv.value < mv.ci_high  # a resampled 1, 0, 1 does vary
 
 
 def test_all_nan_is_nan_not_an_error():

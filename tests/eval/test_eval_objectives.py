@@ -28,7 +28,7 @@ def _examples():
 def length_reward(prompts, completions, target_text, user_id, **columns):
     """Characters of an answered completion (lower is better), checking it gets the training record's columns."""
     assert len(prompts) == len(completions) == len(target_text) and user_id == ["u0", "u1", "u2"]
-    assert prompts[0] == [{"role": "user", "content": "What will the user buy next?"}] or isinstance(prompts[0], str)
+    assert prompts == ["What will the user buy next?"] * 3  # the example's prompt field, as TRL would pass it
     return [float(len(c)) if "<answer>" in c else None for c in completions]
 
 

@@ -10,6 +10,7 @@ from reward_toys import HashEmbedder, completion, toy_rating_log
 from rewards import EmbeddingCache, MissingColumnError, Resources, make_reward
 from rewards.core.grounding import EXACT, REMEMBERED, SEARCHED, make_grounder
 from rewards.core.resources import catalog_key, embedder_key, embeddings_key
+from rlrec.answer import parse_answer
 from rlrec.config import Config, SimulatorConfig
 from rlrec.eval import Grounder
 
@@ -99,7 +100,10 @@ def test_per_batch_min_similarity_unparseable_and_missing_columns(sim_resources,
     reward = make_reward("ctcvr", {"min_similarity": 0.5, "ungrounded_value": -1.0}, resources=sim_resources)
     comps = [pair[0], completion("zebra quantum violin"), "no answer"]
     values = reward(["p"] * 3, comps, user_id=["u0"] * 3, history_item_ids=[history] * 3)
-    assert 0.0 <= values[0] <= 1.0 and values[1] == -1.0 and values[2] is None
+    simulator = sim_resources.simulator()
+    (grounded,), _ = simulator.index.ground([parse_answer(pair[0]).item_text()], 1)
+    assert values[0] == pytest.approx(simulator.normalized_ctcvr(["u0"], grounded, [history])[0], abs=1e-6)
+    assert values[1] == -1.0 and values[2] is None
     assert reward.stats.pop("ctcvr")["reward/ctcvr/unparseable"] == 1.0
     with pytest.raises(MissingColumnError, match="'user_id'"):
         reward(["p"], [pair[0]], history_item_ids=[history])

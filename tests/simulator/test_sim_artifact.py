@@ -51,6 +51,13 @@ def test_artifact_files_card_and_metrics(built):
     assert "| ESMM simulator |" in card and "| popularity |" in card and "margin" in card
     feedback = load_feedback(out)
     assert feedback.pointwise and all(0.0 <= p.score <= 1.0 for p in feedback.pointwise)
+    # the exported score is the configured normaliser of the exported raw score, rounded (seed 003 §4.1)
+    from rlrec.simulator.feedback import SCORE_NORMALISERS, round_to_interval
+
+    raw = np.array([p.raw_score for p in feedback.pointwise])
+    expected = round_to_interval(SCORE_NORMALISERS.get(CONFIG.score_norm)(raw), CONFIG.round_to)
+    np.testing.assert_allclose([p.score for p in feedback.pointwise], expected, atol=1e-9)
+    assert min(p.score for p in feedback.pointwise) == 0.0 and max(p.score for p in feedback.pointwise) == 1.0
     assert all(p.margin >= CONFIG.pair_min_margin - 1e-9 for p in feedback.pairwise)
     assert len(feedback.cluster_names) == 4
 
