@@ -12,6 +12,8 @@ Entry points do ``config, run_dir = setup(cfg)`` first thing; below that line no
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import logging
 import os
 import random
@@ -21,7 +23,7 @@ from pathlib import Path
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 import rewards  # noqa: F401  (registers every reward's parameter schema, so reward typos fail at compose)
 from rlrec.config import Config
@@ -68,8 +70,38 @@ load_plugins_for_compose()  # at import: @hydra.main composes after the entry po
 
 
 def to_config(cfg: DictConfig) -> Config:
-    """Convert a composed (schema-validated) Hydra config into the typed :class:`Config`."""
+    """Convert a composed (schema-validated) Hydra config into the typed :class:`Config`.
+
+    Keys a schema does not declare raise here, naming the key and the known ones: Hydra lets an appending
+    override (``+weighting.params.mux=1``, the fix its own "Could not override" message suggests) add a key to
+    a structured node, and OmegaConf would then drop it silently when building the dataclass.
+    """
+    _reject_undeclared_keys(cfg, "")
     return OmegaConf.to_object(cfg)  # type: ignore[return-value]
+
+
+def _reject_undeclared_keys(node: DictConfig | ListConfig, path: str) -> None:
+    if isinstance(node, ListConfig):
+        for i in range(len(node)):
+            child = node._get_node(i)
+            if isinstance(child, (DictConfig, ListConfig)):
+                _reject_undeclared_keys(child, f"{path.rstrip('.')}[{i}].")
+        return
+    schema = OmegaConf.get_type(node)
+    if dataclasses.is_dataclass(schema):
+        known = [f.name for f in dataclasses.fields(schema)]
+        for key in node.keys():
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ValueError(
+                    f"config key {path}{key!s} is not a field of {schema.__qualname__}.{hint} "
+                    f"Known keys under {path.rstrip('.') or 'the root'}: {', '.join(known)}."
+                )
+    for key in node.keys():
+        child = node._get_node(key)
+        if isinstance(child, (DictConfig, ListConfig)) and not child._is_missing() and not child._is_none():
+            _reject_undeclared_keys(child, f"{path}{key}.")
 
 
 def setup(cfg: DictConfig) -> tuple[Config, Path]:

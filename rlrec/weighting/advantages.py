@@ -9,8 +9,9 @@ whole batch (the micro-batch was shuffled and split off). Every TRL aggregation 
 
 with ``d_i`` [K] the deviation of row i's reward vector from its centre (group mean, or batch mean) and
 ``S_i`` [K, K] the (unbiased) covariance of the reward vectors the spread is taken over (its group, or the
-batch). Both are computed once per rollout batch here, ride along with the rows through TRL's shuffle/split,
-and give TRL's exact advantages for any ``w`` (tested against TRL). Dimensions: N = B*G rows, K rewards.
+batch). Both are computed once per rollout batch here, are kept in the trainer's rollout record
+(:class:`rlrec.trainers.types.PopoRollout`, whose rows are found again after TRL's shuffle/split), and give
+TRL's exact advantages for any ``w`` (tested against TRL). Dimensions: N = B*G rows, K rewards.
 """
 
 from __future__ import annotations

@@ -124,3 +124,33 @@ def test_every_weighting_preset_composes_and_builds():
                 strategy = build_strategy(config.weighting, NAMES, [0.5, 0.5])
                 assert strategy.weights().tolist() == [0.5, 0.5]
                 assert config.rl.num_generations == 4
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("weighting.params.mux=1", "weighting.params.mux"),  # not in Popo.Params: Hydra refuses the override
+        ("weighting.params.mu=small", "weighting.params.mu=small"),  # wrong type
+        ("+weighting.params.mux=1", "Did you mean 'mu'"),  # appended by Hydra, refused by to_config
+    ],
+)
+def test_typo_in_a_strategy_param_fails_before_anything_runs(override, message):
+    from hydra import compose, initialize_config_dir
+    from hydra.errors import ConfigCompositionException
+
+    from experiments.common import to_config
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        with pytest.raises((ConfigCompositionException, ValueError), match=message):
+            to_config(compose(config_name="config", overrides=["weighting=popo", override]))
+
+
+def test_popo_light_params_and_strategy_state_name():
+    s = build_strategy(WeightingConfig(name="popo_light", params=PopoLight.Params(eps=0.25)), NAMES)
+    assert s.params.eps == 0.25 and s.state_dict()["strategy"] == "popo_light"
+    with pytest.raises(ValueError, match="unknown parameter 'mu'"):
+        build_strategy(WeightingConfig(name="popo_light", params={"mu": 1.0}), NAMES)  # a mapping from Python
+    with pytest.raises(ValueError, match="resume with weighting=popo_light"):
+        FixedWeights(NAMES).load_state_dict(s.state_dict())
+    legacy = {k: v for k, v in s.state_dict().items() if k != "strategy"}  # checkpoints before plugins
+    PopoLight(NAMES).load_state_dict(legacy)
