@@ -31,6 +31,15 @@ def _pyplot():
     return plt
 
 
+def _save(plt, fig, path: str | Path) -> Path:
+    """Lay out, write ``path`` (PNG, 120 dpi) and close ``fig`` (figures left open pile up in long analyses)."""
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_fronts(fronts: FrontAnalysis, path: str | Path) -> Path:
     """One panel per objective pair: every run as a point, each variant's pooled front as a dashed line."""
     plt = _pyplot()
@@ -54,11 +63,7 @@ def plot_fronts(fronts: FrontAnalysis, path: str | Path) -> Path:
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7, loc="best")
     fig.suptitle(f"Pareto fronts per strategy ({fronts.model} model)")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def _histories(records: list[RunRecord], keys: list[str]) -> pd.DataFrame:
@@ -105,11 +110,7 @@ def plot_weights(records: list[RunRecord], path: str | Path) -> Path | None:
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("reward weight")
     axes[0][0].legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_rewards(records: list[RunRecord], path: str | Path) -> Path | None:
@@ -131,8 +132,4 @@ def plot_rewards(records: list[RunRecord], path: str | Path) -> Path | None:
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)

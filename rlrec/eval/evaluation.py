@@ -210,23 +210,20 @@ def evaluate(
     *,
     model: Any = None,
     tokenizer: Any = None,
-    catalog: CatalogLike | None = None,
-    grounder: Grounder | None = None,
-    scorer: CtcvrScorer | None = None,
-    encoder: TextEncoder | None = None,
-    popularity: Mapping[str, float] | None = None,
-    label: str | None = None,
-    rewards: Sequence[RewardObjective] = (),
+    checkpoint: str | None = None,
+    **metric_inputs: Any,
 ) -> EvalResult:
     """Generate completions for ``examples`` and compute every metric.
 
-    The model is the in-memory ``model`` + ``tokenizer`` when given, else ``config.checkpoint`` (or
-    ``model_config.policy``) loaded by the ``config.backend`` backend.
+    The model is the in-memory ``model`` + ``tokenizer`` when given, else ``checkpoint``, ``config.checkpoint`` (or
+    ``model_config.policy``) loaded by the ``config.backend`` backend. ``metric_inputs`` are
+    :func:`compute_metrics`'s keyword arguments (``catalog``, ``grounder``, ``scorer``, ``encoder``,
+    ``popularity``, ``label``, ``rewards``), passed on as they are.
     """
     if config.max_examples is not None:
         examples = list(examples)[: config.max_examples]
     gen = generation_config(config, model_config)
-    name = config.checkpoint or model_config.policy
+    name = checkpoint or config.checkpoint or model_config.policy
     completions = generate_completions(
         [e.prompt for e in examples],
         gen,
@@ -236,18 +233,7 @@ def evaluate(
         model=model,
         tokenizer=tokenizer,
     )
-    result = compute_metrics(
-        examples,
-        completions,
-        config,
-        catalog=catalog,
-        grounder=grounder,
-        scorer=scorer,
-        encoder=encoder,
-        popularity=popularity,
-        label=label,
-        rewards=rewards,
-    )
+    result = compute_metrics(examples, completions, config, **metric_inputs)
     result.settings.update(model=name if model is None else "<in-memory>", generation=dataclasses.asdict(gen))
     log.info("eval %s: %s", result.label, {k: round(v.value, 4) for k, v in result.metrics.items()})
     return result
