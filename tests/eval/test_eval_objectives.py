@@ -27,8 +27,8 @@ def _examples():
 
 def length_reward(prompts, completions, target_text, user_id, **columns):
     """Characters of an answered completion (lower is better), checking it gets the training record's columns."""
-    assert len(prompts) == len(completions) == len(target_text) and user_id == ["u0", "u1", "u2"]
-    assert prompts == ["What will the user buy next?"] * 3  # the example's prompt field, as TRL would pass it
+    assert len(prompts) == len(completions) == len(target_text) and user_id == [f"u{i}" for i in range(len(prompts))]
+    assert prompts == ["What will the user buy next?"] * len(completions)  # the example's prompt field, as TRL would pass it
     return [float(len(c)) if "<answer>" in c else None for c in completions]
 
 
@@ -62,3 +62,34 @@ def test_no_rewards_no_extra_metrics_and_a_name_clash_is_an_error():
     clash = RewardObjective("CTCVR", length_reward)
     with pytest.raises(ValueError, match="share a name with an evaluation metric"):
         compute_metrics(examples, [[c] for c in COMPLETIONS], EvalConfig(bootstrap_samples=5), rewards=[clash])
+
+
+def test_analysis_reads_a_reward_objective_and_its_direction(tmp_path):
+    """Two runs hit every target; the one with shorter answers dominates only because the reward declared
+    ``higher_is_better=False`` — the Pareto analysis reads it from the run, nothing is hard-coded."""
+    import json
+
+    import yaml
+
+    from analysis.collect import collect_local, runs_table
+    from analysis.fronts import analyse_fronts
+
+    catalog = toy_catalog()
+    examples = [example(catalog, 0, "u0", "a", []), example(catalog, 1, "u1", "c", [])]
+    answers = {"terse": ["<answer>Item title: Whole Milk</answer>", "<answer>Item title: Apple</answer>"],
+               "verbose": ["<answer>Item title: Whole Milk; Category L1: Dairy</answer>",
+                           "<answer>Item title: Apple; Category L1: Produce</answer>"]}
+    for variant, completions in answers.items():
+        result = compute_metrics(examples, [[c] for c in completions], EvalConfig(hit_ks=[1], bootstrap_samples=5),
+                                 grounder=FakeGrounder(catalog), rewards=[SHORT], label="rl")
+        assert result.value("Title_Hit-Rate@1") == 1.0
+        run = tmp_path / f"style={variant}"
+        (run / ".hydra").mkdir(parents=True)
+        (run / ".hydra" / "overrides.yaml").write_text(yaml.safe_dump([f"style={variant}"]))
+        (run / "config.yaml").write_text(yaml.safe_dump({"seed": 0, "style": variant}))
+        summary = summary_values(result, ["Title_Hit-Rate@1", "short_answer"], final=True)
+        (run / "summary.json").write_text(json.dumps(summary))
+    fronts = analyse_fronts(runs_table(collect_local(tmp_path)), n_resamples=10)
+    assert fronts.objectives == ["Title_Hit-Rate@1", "short_answer"] and fronts.maximize == [True, False]
+    on_front = dict(zip(fronts.points["variant"], fronts.points["on_global_front"]))
+    assert on_front == {"style=terse": True, "style=verbose": False}
