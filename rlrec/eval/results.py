@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rlrec.eval.bootstrap import MetricValue
+from rlrec.logging.base import plain  # the one JSON-safe conversion (NaN/inf -> null, numpy -> numbers)
 
 __all__ = ["MetricInfo", "METRICS", "metric_info", "EvalResult", "write_result", "read_result"]
 
@@ -127,28 +128,15 @@ class EvalResult:
         return "\n".join(lines) + "\n"
 
 
-def _plain(value: Any) -> Any:
-    """JSON-safe copy: NaN/inf → null (strict JSON), numpy scalars → Python numbers."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def write_result(result: EvalResult, out_dir: str | Path) -> Path:
     """Write ``eval_metrics.json``, ``eval_metrics.md`` and ``completions.jsonl`` into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "eval_metrics.json").write_text(json.dumps(_plain(result.to_json()), indent=1))
+    (out / "eval_metrics.json").write_text(json.dumps(plain(result.to_json()), indent=1))
     (out / "eval_metrics.md").write_text(result.to_markdown())
     with (out / "completions.jsonl").open("w") as f:
         for row in result.rows:
-            f.write(json.dumps(_plain(row)) + "\n")
+            f.write(json.dumps(plain(row)) + "\n")
     return out
 
 
