@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from rlrec.eval.results import METRICS, MetricInfo
+from rlrec.eval.results import MetricInfo, metric_info
 
 __all__ = ["REWARD_GROUP", "RewardObjective", "reward_values"]
 
@@ -40,6 +40,15 @@ class RewardObjective:
         return MetricInfo(REWARD_GROUP, self.higher_is_better, self.description or f"reward {self.name!r}", self.range)
 
 
+def _is_metric(name: str) -> bool:
+    """True for a built-in evaluation metric name (``Category_L<n>_ACC`` and ``Title_Hit-Rate@<k>`` included)."""
+    try:
+        metric_info(name)
+    except KeyError:
+        return False
+    return True
+
+
 def _record(example: Any) -> dict[str, Any]:
     """The training record of an example (what TRL passes to rewards as prompt + columns)."""
     if hasattr(example, "to_record"):
@@ -56,10 +65,13 @@ def reward_values(
     None (not applicable) becomes NaN, so per-example means skip it."""
     if len(examples) != len(completions):
         raise ValueError(f"{len(examples)} examples for {len(completions)} completions")
-    clash = [o.name for o in objectives if o.name in METRICS]
+    clash = [o.name for o in objectives if _is_metric(o.name)]
     if clash:
         raise ValueError(f"reward term(s) {clash} share a name with an evaluation metric; rename the term in "
                          "conf/reward/ (e.g. reward.terms.<new name>.reward=<registered name>)")
+    names = [o.name for o in objectives]
+    if len(set(names)) != len(names):
+        raise ValueError(f"reward objectives must have distinct names, got {names}")
     if not objectives or not completions:
         return {o.name: np.zeros(0) for o in objectives}
     records = [_record(e) for e in examples]

@@ -59,9 +59,10 @@ def test_no_rewards_no_extra_metrics_and_a_name_clash_is_an_error():
     catalog, examples = _examples()
     plain = compute_metrics(examples, [[c] for c in COMPLETIONS], EvalConfig(bootstrap_samples=5))
     assert "short_answer" not in plain.metrics and plain.info == {}
-    clash = RewardObjective("CTCVR", length_reward)
-    with pytest.raises(ValueError, match="share a name with an evaluation metric"):
-        compute_metrics(examples, [[c] for c in COMPLETIONS], EvalConfig(bootstrap_samples=5), rewards=[clash])
+    for name in ("CTCVR", "Title_Hit-Rate@7"):
+        clash = RewardObjective(name, length_reward)
+        with pytest.raises(ValueError, match="share a name with an evaluation metric"):
+            compute_metrics(examples, [[c] for c in COMPLETIONS], EvalConfig(bootstrap_samples=5), rewards=[clash])
 
 
 def test_analysis_reads_a_reward_objective_and_its_direction(tmp_path):
