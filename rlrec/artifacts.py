@@ -12,23 +12,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rlrec.logging.base import plain
+
 MARKER = "_COMPLETE"
 
 
 def config_hash(*parts: Any) -> str:
-    """sha256 (12 hex chars) over the JSON of dataclasses / dicts / scalars, key-order independent."""
-
-    def plain(obj: Any) -> Any:
-        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-            return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-        if isinstance(obj, dict):
-            return {str(k): plain(v) for k, v in obj.items()}
-        if isinstance(obj, (list, tuple)):
-            return [plain(v) for v in obj]
-        if isinstance(obj, Path):
-            return str(obj)
-        return obj
-
+    """sha256 (12 hex chars) over the JSON of dataclasses / dicts / scalars, key-order independent (the parts go
+    through :func:`rlrec.logging.base.plain`, the one JSON-safe conversion)."""
     blob = json.dumps([plain(p) for p in parts], sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

@@ -11,6 +11,7 @@ direction of every objective and reward (merged across ``summary`` calls).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Callable, Mapping
@@ -77,7 +78,10 @@ class MultiLogger:
 
 
 def plain(value: Any) -> Any:
-    """A JSON/YAML-safe copy: tensors and numpy scalars → numbers, tuples → lists, NaN/inf → None."""
+    """A JSON/YAML-safe copy: dataclasses → dicts, tensors and numpy scalars → numbers, tuples → lists,
+    paths → strings, NaN/inf → None. Used for run summaries, evaluation files and artifact hashes alike."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
