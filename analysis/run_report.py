@@ -99,8 +99,9 @@ def build_run_report(run_dir: str | Path, labels: list[str] | None = None) -> Pa
     out = ["# rlrec run report", "", f"Run dir: `{run_dir}`", ""]
     if (run_dir / "stages.json").exists():
         stages = json.loads((run_dir / "stages.json").read_text())
-        out += ["## Stages", "", "| stage | artifact | seconds |", "|---|---|---:|"]
-        out += [f"| {s['stage']} | `{s['artifact']}` | {s['seconds']:.0f} |" for s in stages] + [""]
+        out += ["## Stages", "", "| stage | artifact | seconds | reused |", "|---|---|---:|---|"]
+        out += [f"| {s['stage']} | `{s['artifact']}` | {s['seconds']:.0f} | {'yes' if s.get('reused') else 'no'} |"
+                for s in stages] + [""]
     if tables:
         out += ["## Evaluation on the test split (95% bootstrap CIs)", "", comparison_markdown(tables), ""]
         pareto = plot_pareto(tables, run_dir / "pareto.png")

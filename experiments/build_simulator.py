@@ -12,13 +12,12 @@ The artifact goes to ``<artifacts_dir>/simulator/<config hash>/`` (reused when i
 from __future__ import annotations
 
 import logging
-import shutil
 
 import hydra
 from omegaconf import DictConfig
 
+from experiments import stages
 from experiments.common import setup
-from rlrec.simulator import simulator_stage
 
 log = logging.getLogger("rlrec")
 
@@ -26,9 +25,9 @@ log = logging.getLogger("rlrec")
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
-    path = simulator_stage(config)
-    for name in ("simulator_card.md", "reliability.png"):
-        shutil.copy2(path / name, run_dir / name)
+    ctx = stages.context(config, run_dir)
+    path = stages.run("simulator", ctx)  # the pipeline's simulator stage and cache (data stage first)
+    stages.export(ctx, "simulator", run_dir, ("simulator_card.md", "reliability.png"))
     (run_dir / "simulator_path.txt").write_text(f"{path.resolve()}\n")
     print((path / "simulator_card.md").read_text(encoding="utf-8"))
     log.info("simulator artifact: %s", path.resolve())

@@ -16,10 +16,8 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
+from experiments import stages
 from experiments.common import setup
-from rlrec.assets import load_tokenizer
-from rlrec.data import prepare_data
-from rlrec.distill import run_distillation
 
 log = logging.getLogger("rlrec")
 
@@ -27,10 +25,11 @@ log = logging.getLogger("rlrec")
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
-    data = prepare_data(config.data, run_dir / "data", load_tokenizer(config.model.policy))
-    result = run_distillation(config, data.splits["sft"], run_dir)
-    print(result.report.read_text(encoding="utf-8"))
-    log.info("SFT data: %s", result.train_file)
+    ctx = stages.context(config, run_dir)
+    folder = stages.run("distill", ctx)  # the pipeline's distill stage and cache (data stage first)
+    stages.export(ctx, "distill", run_dir)
+    print((folder / "distill_report.md").read_text(encoding="utf-8"))
+    log.info("SFT data: %s", run_dir / "sft_data.jsonl")
 
 
 if __name__ == "__main__":

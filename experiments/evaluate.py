@@ -6,7 +6,9 @@
 
 Writes ``<run_dir>/eval/<label>/{eval_metrics.json, eval_metrics.md, completions.jsonl}`` and the run
 summary (``eval/<label>/<metric>``, ``objective/<name>``). Title_Hit-Rate@K, CTCVR and the health metrics
-need the simulator artifact (``python -m experiments.build_simulator``); without it they are skipped.
+need a simulator artifact (``eval.simulator``, else the newest built for the catalogue: ``python -m
+experiments.build_simulator``); without one they are skipped and counted. The evaluation is the pipeline's
+cached eval stage: the same checkpoint, config and simulator are evaluated once.
 A reward term of ``reward=…`` named in ``eval.objectives`` is scored on the test completions through the
 registry and reported as ``objective/<term>`` with its registered direction:
 
@@ -22,30 +24,25 @@ from omegaconf import DictConfig
 
 from experiments import stages
 from experiments.common import setup
-from rewards.core.objectives import build_eval_objectives
-from rlrec.eval.session import run_evaluation
 from rlrec.logging import build_logger
+from rlrec.stages import run_stage
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
-    prepared = stages.data(config)
+    ctx = stages.context(config, run_dir)
+    prepared = stages.run("data", ctx)
     if config.eval.split not in prepared.splits:
         raise ValueError(f"eval.split={config.eval.split!r} is not a split; choose one of {sorted(prepared.splits)}")
-    logger = build_logger(config.logger, run_dir, dataclasses.asdict(config))
+    ctx.logger = build_logger(config.logger, run_dir, dataclasses.asdict(config))
+    label = config.eval.label
+    stage = stages.eval_stage(label, config.eval.checkpoint or config.model.policy, final=True, split=config.eval.split)
     try:
-        result = run_evaluation(
-            config,
-            prepared.splits[config.eval.split],
-            prepared.log.catalog,
-            prepared.log.interactions(),
-            run_dir,
-            logger,
-            rewards=build_eval_objectives(config),
-        )
+        result = run_stage(stage, ctx, stages.STAGES, label=f"evaluate {label}")
+        stages.export(ctx, f"evaluate {label}", run_dir, ("eval",))
     finally:
-        logger.close()
+        ctx.logger.close()
     print(result.to_markdown())
     print(f"run dir: {run_dir}")
 

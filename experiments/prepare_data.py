@@ -16,9 +16,8 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
+from experiments import stages
 from experiments.common import setup
-from rlrec.assets import load_tokenizer
-from rlrec.data import prepare_data
 
 log = logging.getLogger("rlrec")
 
@@ -26,8 +25,9 @@ log = logging.getLogger("rlrec")
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
-    tokenizer = load_tokenizer(config.model.policy)
-    prepare_data(config.data, run_dir, tokenizer)
+    ctx = stages.context(config, run_dir)
+    stages.run("data", ctx)  # the pipeline's data stage and cache
+    stages.export(ctx, "data", run_dir)
     print((run_dir / "data_card.md").read_text(encoding="utf-8"))
     log.info("splits and data card written to %s", run_dir)
 

@@ -16,12 +16,10 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
+from experiments import stages
 from experiments.common import setup
-from rlrec.assets import load_tokenizer
-from rlrec.data import prepare_data
-from rlrec.distill import run_distillation
-from rlrec.logging import RunLoggerCallback, build_logger
-from rlrec.sft import compare_format, evaluate_format, load_sft_records, train_sft
+from rlrec.logging import build_logger
+from rlrec.sft import compare_format, evaluate_format
 
 log = logging.getLogger("rlrec")
 
@@ -30,11 +28,12 @@ log = logging.getLogger("rlrec")
 def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
     student = config.sft.model or config.model.policy
-    data = prepare_data(config.data, run_dir / "data", load_tokenizer(student))
-    train_file = config.sft.train_file or run_distillation(config, data.splits["sft"], run_dir / "distill").train_file
-    logger = build_logger(config.logger, run_dir, dataclasses.asdict(config))
-    checkpoint = train_sft(load_sft_records(train_file), student, config.sft, run_dir, config.seed, config.model.dtype,
-                           callbacks=[RunLoggerCallback(logger, prefix="sft/")])
+    ctx = stages.context(config, run_dir, build_logger(config.logger, run_dir, dataclasses.asdict(config)))
+    logger = ctx.logger
+    data = stages.run("data", ctx)
+    # the pipeline's SFT stage and cache: distils first (its own cached stage) unless sft.train_file is set
+    checkpoint = stages.run("sft", ctx)
+    stages.export(ctx, "sft", run_dir)
     test = data.splits["test"][: config.sft.eval_examples]
     prompts = [e.prompt for e in test]
     evals = {"base": evaluate_format(student, prompts, config.sft, config.model.dtype),

@@ -1,8 +1,12 @@
-"""Pipeline stages: each runs one library call, or reuses its artifact when the same config already ran.
+"""The method's stages, declared once for the pipeline and every single-stage entry point
+(:mod:`rlrec.stages` runs them: artifact folder keyed by ``key``, complete marker, reuse, timing).
 
-A stage's artifact lives in ``<artifacts_dir>/<stage>/<hash of the config that shapes it>/`` and is reused
-when its ``_COMPLETE`` marker exists (see :mod:`rlrec.artifacts`), so ``make run`` twice resumes. The hash
-of a stage covers its own config group and those of every stage upstream of it.
+    data ─► simulator ─► [alignment_models, when a reward requires them] ─► rl ─► eval (base / sft / rl)
+      └──► distill ─► sft ──────────────────────────────────────────────────┘
+
+Each stage's key covers its own config group and what it reads from upstream (a product folder is keyed by
+its path and file stamps, :func:`rlrec.stages.dir_key`). What a stage produced travels in the
+:class:`~rlrec.stages.RunContext` (``context.products``), never in the config.
 """
 
 from __future__ import annotations
@@ -14,185 +18,281 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from rlrec.artifacts import stage_dir
-from rlrec.assets import load_tokenizer
+import rewards
+from rlrec.artifacts import MARKER
 from rlrec.config import Config
-from rlrec.data import PreparedData, load_log, load_split, prepare_data
-from rlrec.logging import RunLogger, RunLoggerCallback
-from rlrec.logging.base import MultiLogger
-from rlrec.logging.local import LocalRunLogger
+from rlrec.logging import RunLoggerCallback
+from rlrec.logging.base import MultiLogger, NullLogger
+from rlrec.stages import RunContext, Stage, dir_key, run_stage
 
 log = logging.getLogger("rlrec")
 
 SPLITS = ("sft", "rl", "test")
 
 
-def data(config: Config) -> PreparedData:
-    """Splits + data card (keyed by the data config and the tokenizer that counts prompt tokens)."""
-    stage = stage_dir(config.artifacts_dir, "data", config.data, config.model.policy)
-    if stage.done:
-        log.info("data: reusing %s", stage.path)
-        splits = {name: load_split(stage.path / "splits" / f"{name}.jsonl") for name in SPLITS}
-        card = json.loads((stage.path / "data_card.json").read_text())
-        return PreparedData(load_log(config.data), splits, card)
-    prepared = prepare_data(config.data, stage.path, load_tokenizer(config.model.policy))
-    stage.mark_done(**{f"{k}_examples": len(v) for k, v in prepared.splits.items()})
-    return prepared
+def context(config: Config, run_dir: Path, logger: Any = None) -> RunContext:
+    return RunContext(config, Path(run_dir), logger if logger is not None else NullLogger())
 
 
-def data_dir(config: Config) -> Path:
-    return stage_dir(config.artifacts_dir, "data", config.data, config.model.policy).path
+def run(name: str, ctx: RunContext, **kwargs: Any) -> Any:
+    """The product of stage ``name`` in this run: already produced, or run / reused (upstream stages first)."""
+    if name in ctx.products and not kwargs:
+        return ctx.products[name]
+    return run_stage(STAGES[name], ctx, STAGES, **kwargs)
 
 
-def simulator(config: Config) -> Path:
-    """The offline simulator artifact (ESMM CTCVR model, grounding index, clusters, feedback)."""
-    from rlrec.simulator import simulator_stage
-
-    return simulator_stage(config)
-
-
-def distill(config: Config, prepared: PreparedData) -> Path:
-    """RUPR (or w/o-RUPR) candidates → leakage screen → PPL filter; returns the folder with sft_data.jsonl."""
-    from rlrec.distill import run_distillation
-
-    stage = stage_dir(config.artifacts_dir, "distill_run", config.data, config.distill, config.model.policy, config.seed)
-    if not stage.done:
-        result = run_distillation(config, prepared.splits["sft"], stage.path)
-        stage.mark_done(kept=result.stats.get("kept"), examples=result.stats.get("examples"))
-    else:
-        log.info("distill: reusing %s", stage.path)
-    return stage.path
+def export(ctx: RunContext, name: str, run_dir: Path, names: tuple[str, ...] = ()) -> None:
+    """Copy stage ``name``'s artifact files (``names``, or all but the marker) into ``run_dir``, so a single-stage
+    entry point's run dir holds what it produced, whether the stage ran or was reused."""
+    folder = ctx.folders[name]
+    for src in (folder / n for n in names) if names else folder.iterdir():
+        if src.name == MARKER or not src.exists():
+            continue
+        if src.is_dir():
+            shutil.copytree(src, run_dir / src.name, dirs_exist_ok=True)
+        else:
+            shutil.copy2(src, run_dir / src.name)
 
 
-def sft(config: Config, distill_dir: Path, logger: RunLogger) -> Path:
-    """ORFT on the kept samples; returns the checkpoint folder the RL stage starts from."""
-    from rlrec.sft import load_sft_records, train_sft
-
-    student = config.sft.model or config.model.policy
-    stage = stage_dir(config.artifacts_dir, "sft", config.data, config.distill, config.sft, student, config.seed)
-    checkpoint = stage.path / "checkpoint"
-    if not stage.done:
-        records = load_sft_records(distill_dir / "sft_data.jsonl")
-        checkpoint = train_sft(records, student, config.sft, stage.path, config.seed, config.model.dtype,
-                               callbacks=[RunLoggerCallback(logger, prefix="sft/")])
-        stage.mark_done(samples=len(records))
-    else:
-        log.info("sft: reusing %s", stage.path)
-    return checkpoint
+def reward_set(ctx: RunContext) -> Any:
+    """The run's reward set, built once per context after the stages its rewards require have run."""
+    for need in rewards.requirements(ctx.config):
+        run(need, ctx)
+    for need in ("data", "simulator"):  # rewards ground answers / read the catalogue through the run's own
+        if need not in ctx.products:
+            run(need, ctx)
+    return ctx.shared("reward_set", lambda: rewards.build_reward_set(
+        ctx.config, rewards.Resources(ctx.config, products=ctx.products)))
 
 
-def rl(config: Config, prepared: PreparedData, start_from: str, logger: RunLogger, reward_set: Any) -> Path:
-    """GRPO under ``config.weighting`` from ``start_from``; returns the final policy folder.
-
-    The artifact keeps ``metrics.jsonl`` of the training run so a reused stage replays its curves into
-    this run's logger (reports and analysis then look the same whether the stage ran or was reused).
-    """
-    from rlrec.trainers.run import run_rl
-
-    config = dataclasses.replace(config, rl=dataclasses.replace(config.rl, init_from=start_from))
-    stage = stage_dir(config.artifacts_dir, "rl", config.data, config.simulator, config.reward, config.rl,
-                      config.weighting, config.model, config.seed, _dir_hash_key(start_from))
-    final = stage.path / "rl" / "final"
-    history = stage.path / "rl_log" / "metrics.jsonl"
-    if stage.done:
-        log.info("rl: reusing %s", stage.path)
-        for line in history.read_text().splitlines():
-            row = json.loads(line)
-            logger.log({k: v for k, v in row.items() if k != "step"}, row["step"])
-        return final
-    history.unlink(missing_ok=True)  # a killed earlier attempt left partial curves
-    recorder = LocalRunLogger(history.parent)
-    final = run_rl(config, prepared.splits["rl"], reward_set.functions, reward_set.names, reward_set.initial_weights,
-                   stage.path / "rl", reward_stats=reward_set.pop_stats,
-                   callbacks=[RunLoggerCallback(MultiLogger([logger, recorder]))])
-    recorder.close()
-    stage.mark_done(final=str(final))
-    return final
+# ------------------------------------------------------------------------------------------------ data
 
 
-def _param(params: Any, name: str, default: Any = None) -> Any:
-    """A reward parameter, whether ``params`` is a plain dict or the reward's composed ``Params`` object."""
-    return params.get(name, default) if isinstance(params, dict) else getattr(params, name, default)
+def _data_run(ctx: RunContext, folder: Path) -> Any:
+    from rlrec.assets import load_tokenizer
+    from rlrec.data import prepare_data
+
+    return prepare_data(ctx.config.data, folder, load_tokenizer(ctx.config.model.policy))
 
 
-def _alignment_terms(config: Config) -> list[Any]:
-    """``alignment_score`` terms of the reward set that name no reward-model folder (they need a trained one)."""
-    return [t for key, t in config.reward.terms.items()
-            if (t.reward or key) == "alignment_score" and not _param(t.params, "path")]
+def _data_load(ctx: RunContext, folder: Path) -> Any:
+    from rlrec.data import PreparedData, load_log, load_split
+
+    splits = {name: load_split(folder / "splits" / f"{name}.jsonl") for name in SPLITS}
+    return PreparedData(load_log(ctx.config.data), splits, json.loads((folder / "data_card.json").read_text()))
 
 
-def needs_alignment_model(config: Config) -> bool:
-    return bool(_alignment_terms(config))
+DATA = Stage("data", key=lambda c: (c.config.data, c.config.model.policy), run=_data_run, load=_data_load,
+             info=lambda p: {f"{k}_examples": len(v) for k, v in p.splits.items()},
+             doc="logs → catalogue + histories → Taiji prompts → user-disjoint SFT / RL / test splits + data card")
 
 
-def alignment_models(config: Config, run_dir: Path) -> dict[str, Path]:
-    """The seed-003 alignment reward models (mode → best checkpoint) for the reward set's ``alignment_score``
-    terms: trained by :func:`rlrec.alignment.stages.train_alignment` (cached by config; the novelty model is
-    skipped), report in ``<run_dir>/alignment``."""
+# ------------------------------------------------------------------------------------------- simulator
+
+
+def _simulator_key(ctx: RunContext) -> tuple:
+    c = ctx.config
+    return (c.data.name, c.data.path, c.data.catalogue, dataclasses.replace(c.simulator, rebuild=False),
+            c.model.embedder)
+
+
+def _simulator_run(ctx: RunContext, folder: Path) -> Path:
+    from rlrec.simulator import build_simulator
+
+    return build_simulator(dataclasses.replace(ctx.config.simulator, rebuild=False), ctx.product("data").log, folder,
+                           ctx.embedder(), ctx.config.model.embedder)
+
+
+def _simulator_info(folder: Path) -> dict:
+    from rlrec.simulator.artifact import META_FILE
+
+    meta = json.loads((folder / META_FILE).read_text())
+    return {"dataset": meta["dataset"], "catalog_hash": meta["catalog_hash"],
+            "ctcvr_auc": meta["metrics"]["simulator"]["ctcvr"]["auc"]}
+
+
+SIMULATOR = Stage("simulator", key=_simulator_key, run=_simulator_run, load=lambda c, folder: folder,
+                  requires=("data",), info=_simulator_info, force=lambda c: c.config.simulator.rebuild,
+                  doc="ESMM CTCVR model, grounding index, interest clusters, collective feedback")
+
+
+# ------------------------------------------------------------------------------------- alignment models
+
+
+def _alignment_run(ctx: RunContext, folder: Path) -> dict[str, Path]:
     from rlrec.alignment.stages import train_alignment
 
-    out = run_dir / "alignment"
-    out.mkdir(parents=True, exist_ok=True)
-    metrics = train_alignment(config, out, novelty=False)
+    metrics = train_alignment(ctx.config, folder, ctx.logger, novelty=False, simulator_dir=ctx.product("simulator"))
     return {mode: Path(r["checkpoint"]) for mode, r in metrics["reward_model"].items()}
 
 
-def with_alignment_models(config: Config, checkpoints: dict[str, Path]) -> Config:
-    """``config`` whose path-less ``alignment_score`` terms load the checkpoint of their ``mode`` (so the reward
-    does not look the model up again, and the run's config.yaml names the model it used)."""
-    needing = {id(t) for t in _alignment_terms(config)}
-    terms = {}
-    for key, term in config.reward.terms.items():
-        if id(term) in needing:
-            mode = _param(term.params, "mode", "pointwise")
-            if mode not in checkpoints:
-                raise ValueError(
-                    f"reward.terms.{key}.params.mode={mode!r} but alignment.reward_model.modes trains only "
-                    f"{sorted(checkpoints)}: add {mode!r} to alignment.reward_model.modes or change the term's mode"
-                )
-            path = str(checkpoints[mode])
-            params = ({**term.params, "path": path} if isinstance(term.params, dict)
-                      else dataclasses.replace(term.params, path=path))
-            term = dataclasses.replace(term, params=params)
-        terms[key] = term
-    return dataclasses.replace(config, reward=dataclasses.replace(config.reward, terms=terms))
+def _alignment_load(ctx: RunContext, folder: Path) -> dict[str, Path]:
+    metrics = json.loads((folder / "alignment_metrics.json").read_text())
+    return {mode: Path(r["checkpoint"]) for mode, r in metrics["reward_model"].items()}
 
 
-def evaluate(config: Config, prepared: PreparedData, models: dict[str, str], simulator_dir: Path, run_dir: Path,
-             logger: RunLogger) -> dict:
-    """Table 1/3 metrics with bootstrap CIs for each ``label → checkpoint`` on the test split.
+ALIGNMENT = Stage("alignment_models", run=_alignment_run, load=_alignment_load, requires=("simulator",),
+                  key=lambda c: (c.config.data, c.config.alignment, c.config.model.policy, c.config.seed,
+                                 dir_key(c.product("simulator"))),
+                  info=lambda p: {"modes": sorted(p)},
+                  doc="seed-003 alignment reward models (mode → best checkpoint) on the simulator's collective feedback")
 
-    The last label is the run's final model: its scores become the run's objective vector. Each model's
-    evaluation is an artifact keyed by the checkpoint (path + file sizes/mtimes), the eval/data/model config and
-    the seed, so the runs of a sweep evaluate the shared base and SFT models once.
-    """
-    from rlrec.assets import load_embedder
-    from rlrec.eval.results import read_result
-    from rlrec.eval.session import open_simulator, run_evaluation, summary_values
 
-    config = dataclasses.replace(config, eval=dataclasses.replace(config.eval, simulator=str(simulator_dir)))
-    embedder = sim = None
+# ------------------------------------------------------------------------------------- distill and SFT
+
+
+def _distill_run(ctx: RunContext, folder: Path) -> Path:
+    from rlrec.distill import run_distillation
+
+    run_distillation(ctx.config, ctx.product("data").splits["sft"], folder)  # writes distill_stats.json
+    return folder
+
+
+DISTILL = Stage("distill", run=_distill_run, load=lambda c, folder: folder, requires=("data",),
+                key=lambda c: (c.config.data, c.config.distill, c.config.model.policy, c.config.seed),
+                info=lambda folder: {k: v for k, v in json.loads((folder / "distill_stats.json").read_text()).items()
+                                     if k in ("examples", "kept", "mode")},
+                doc="RUPR candidates → leakage screen → PPL filter (folder with sft_data.jsonl)")
+
+
+def _student(config: Config) -> str:
+    return config.sft.model or config.model.policy
+
+
+def _sft_run(ctx: RunContext, folder: Path) -> Path:
+    from rlrec.sft import load_sft_records, train_sft
+
+    c = ctx.config
+    train_file = Path(c.sft.train_file) if c.sft.train_file else run("distill", ctx) / "sft_data.jsonl"
+    return train_sft(load_sft_records(train_file), _student(c), c.sft, folder, c.seed, c.model.dtype,
+                     callbacks=[RunLoggerCallback(ctx.logger, prefix="sft/")])
+
+
+SFT = Stage("sft", run=_sft_run, load=lambda c, folder: folder / "checkpoint",
+            key=lambda c: (c.config.data, c.config.distill, c.config.sft, _student(c.config), c.config.seed),
+            doc="ORFT (Taiji Eq. 2) with TRL's SFTTrainer on the kept samples (the RL stage's start)")
+
+
+# ------------------------------------------------------------------------------------------------- RL
+
+
+def start_policy(ctx: RunContext) -> str:
+    """What RL starts from: this run's SFT checkpoint, else ``rl.init_from``, else ``model.policy``."""
+    sft = ctx.products.get("sft")
+    return str(sft) if sft is not None else ctx.config.rl.init_from or ctx.config.model.policy
+
+
+def _rl_key(ctx: RunContext) -> tuple:
+    c = ctx.config
+    return (c.data, c.simulator, c.reward, dataclasses.replace(c.rl, init_from=None), c.weighting, c.model, c.seed,
+            dir_key(start_policy(ctx)), {k: dir_key(v) for k, v in (ctx.products.get("alignment_models") or {}).items()})
+
+
+def _rl_run(ctx: RunContext, folder: Path) -> Path:
+    from rlrec.logging.local import LocalRunLogger
+    from rlrec.trainers.run import run_rl
+
+    history = folder / "rl_log" / "metrics.jsonl"
+    history.unlink(missing_ok=True)  # a killed earlier attempt left partial curves
+    recorder = LocalRunLogger(history.parent)
+    rs = reward_set(ctx)
+    final = run_rl(ctx.config, ctx.product("data").splits["rl"], rs.functions, rs.names, rs.initial_weights,
+                   folder / "rl", reward_stats=rs.pop_stats, policy=start_policy(ctx),
+                   callbacks=[RunLoggerCallback(MultiLogger([ctx.logger, recorder]))])
+    recorder.close()
+    return final
+
+
+def _rl_load(ctx: RunContext, folder: Path) -> Path:
+    """The final policy; the stored curves are replayed into this run's logger, so reports and analysis look the
+    same whether the stage ran or was reused."""
+    for line in (folder / "rl_log" / "metrics.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        ctx.logger.log({k: v for k, v in row.items() if k != "step"}, row["step"])
+    return folder / "rl" / "final"
+
+
+RL = Stage("rl", key=_rl_key, run=_rl_run, load=_rl_load, requires=("data", "simulator"),
+           info=lambda final: {"final": str(final)},
+           doc="GRPO under the configured weighting strategy from the SFT checkpoint")
+
+
+# ------------------------------------------------------------------------------------------ evaluation
+
+
+def evaluate(ctx: RunContext, models: dict[str, str]) -> dict[str, Any]:
+    """Table 1/3 metrics with bootstrap CIs for each ``label → checkpoint`` on the test split; the last label is
+    the run's final model (its scores become the run's objective vector). Each evaluation is a cached stage keyed
+    by the checkpoint, the eval/data/model config, the seed and the simulator, so the runs of a sweep evaluate the
+    shared base and SFT models once. Copies each ``eval/<label>/`` into the run dir."""
     results = {}
     labels = list(models)
     for label, checkpoint in models.items():
-        cfg = dataclasses.replace(config, eval=dataclasses.replace(config.eval, checkpoint=str(checkpoint), label=label))
-        final = label == labels[-1]
-        stage = stage_dir(config.artifacts_dir, "eval", config.data, dataclasses.replace(cfg.eval, checkpoint=None),
-                          config.model, config.seed, _dir_hash_key(str(checkpoint)), _dir_hash_key(str(simulator_dir)))
-        if stage.done:
-            log.info("evaluate %s: reusing %s", label, stage.path)
-            results[label] = read_result(stage.path / "eval" / label)
-            logger.summary(summary_values(results[label], config.eval.objectives, final))
-        else:
-            if embedder is None:
-                embedder = load_embedder(config.model.embedder)
-                sim = open_simulator(config, prepared.log.catalog, embedder)
-            results[label] = run_evaluation(cfg, prepared.splits["test"], prepared.log.catalog,
-                                            prepared.log.interactions(), stage.path, logger, label=label, final=final,
-                                            embedder=embedder, simulator=sim)
-            stage.mark_done(checkpoint=str(checkpoint))
-        shutil.copytree(stage.path / "eval" / label, run_dir / "eval" / label, dirs_exist_ok=True)
+        stage = eval_stage(label, str(checkpoint), final=label == labels[-1])
+        results[label] = run_stage(stage, ctx, STAGES, label=f"evaluate {label}")
+        shutil.copytree(ctx.folders[f"evaluate {label}"] / "eval" / label, ctx.run_dir / "eval" / label, dirs_exist_ok=True)
     return results
+
+
+def eval_simulator_dir(ctx: RunContext) -> Path | None:
+    """The simulator evaluations use: the run's (simulator stage), else the one lookup policy's choice
+    (``eval.simulator``, the newest for the catalogue), else None: the simulator metrics are then skipped and
+    counted (``experiments.evaluate`` does not build a simulator)."""
+    from rlrec.simulator.artifact import resolve_simulator
+
+    if "simulator" in ctx.products:
+        return Path(ctx.products["simulator"])
+    c = ctx.config
+    try:
+        return resolve_simulator(c.eval.simulator, None, c.artifacts_dir, ctx.product("data").log.catalog.content_hash(),
+                                 c.data.name, "eval.simulator")
+    except FileNotFoundError as err:
+        log.warning("%s; Title_Hit-Rate@K, CTCVR and health metrics are skipped", err)
+        return None
+
+
+def eval_simulator(ctx: RunContext) -> Any:
+    from rlrec.simulator import Simulator
+
+    folder = eval_simulator_dir(ctx)
+    if folder is None:
+        return None
+    return ctx.shared(("simulator", str(folder)), lambda: Simulator.load(
+        folder, catalog=ctx.product("data").log.catalog, embedder=ctx.embedder(),
+        embedder_name=ctx.config.model.embedder))
+
+
+def eval_stage(label: str, checkpoint: str, final: bool, split: str = "test") -> Stage:
+    """The evaluation of one model on ``split`` as a stage (``label`` names its output folder and summary keys)."""
+
+    def key(ctx: RunContext) -> tuple:
+        c, sim = ctx.config, eval_simulator_dir(ctx)
+        return (c.data, dataclasses.replace(c.eval, checkpoint=None, label=label, split=split), c.model, c.reward,
+                c.seed, dir_key(checkpoint), dir_key(sim) if sim is not None else None)
+
+    def run_(ctx: RunContext, folder: Path) -> Any:
+        from rewards.core.objectives import build_eval_objectives
+        from rlrec.eval.session import run_evaluation
+
+        prepared = ctx.product("data")
+        objectives = build_eval_objectives(ctx.config, rewards.Resources(ctx.config, products=ctx.products))
+        return run_evaluation(ctx.config, prepared.splits[split], prepared.log.catalog, prepared.log.interactions(),
+                              folder, ctx.logger, label=label, checkpoint=checkpoint, final=final,
+                              embedder=ctx.embedder(), simulator=eval_simulator(ctx), rewards=objectives)
+
+    def load(ctx: RunContext, folder: Path) -> Any:
+        from rlrec.eval.results import read_result
+        from rlrec.eval.session import summary_values
+
+        result = read_result(folder / "eval" / label)
+        ctx.logger.summary(summary_values(result, ctx.config.eval.objectives, final))
+        return result
+
+    return Stage("eval", key=key, run=run_, load=load, requires=("data",),
+                 info=lambda result: {"checkpoint": checkpoint}, doc="Taiji Table 1/3 metrics of one model")
+
+
+STAGES: dict[str, Stage] = {s.name: s for s in (DATA, SIMULATOR, ALIGNMENT, DISTILL, SFT, RL)}
 
 
 def copy_into(run_dir: Path, files: dict[str, Path]) -> None:
@@ -200,12 +300,3 @@ def copy_into(run_dir: Path, files: dict[str, Path]) -> None:
     for name, src in files.items():
         if src.exists():
             shutil.copy2(src, run_dir / name)
-
-
-def _dir_hash_key(path: str) -> str:
-    """A model folder is identified by its path plus its config/weights sizes+mtimes (cheap, changes on rewrite)."""
-    p = Path(path)
-    if not p.exists():
-        return path
-    parts = [path] + [f"{f.name}:{f.stat().st_size}:{int(f.stat().st_mtime)}" for f in sorted(p.glob("*")) if f.is_file()]
-    return "|".join(parts)

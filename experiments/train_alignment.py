@@ -2,7 +2,6 @@
 evaluate it offline (F1@K / NDCG@K vs a random ranking), select checkpoints by F1@K, and train the novelty
 model (light SFT on novel cluster transitions).
 
-    python -m experiments.build_simulator data=instacart          # first: clusters + collective feedback
     python -m experiments.train_alignment                          # both modes + novelty model
     python -m experiments.train_alignment alignment.reward_model.modes=[pointwise]
     python -m experiments.train_alignment alignment.reward_model.lora.enabled=true alignment.reward_model.backbone=<lm>
@@ -21,6 +20,7 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
+from experiments import stages
 from experiments.common import setup
 from rlrec.alignment.stages import train_alignment
 from rlrec.logging import RunLoggerCallback, build_logger
@@ -32,7 +32,9 @@ log = logging.getLogger("rlrec")
 def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
     logger = build_logger(config.logger, run_dir, dataclasses.asdict(config))
-    metrics = train_alignment(config, run_dir, logger, [RunLoggerCallback(logger, prefix="alignment/train/")])
+    simulator = stages.run("simulator", stages.context(config, run_dir))  # the pipeline's simulator stage and cache
+    metrics = train_alignment(config, run_dir, logger, [RunLoggerCallback(logger, prefix="alignment/train/")],
+                              simulator_dir=simulator)
     logger.summary({f"alignment/{mode}/selected_{k}": v for mode, r in metrics["reward_model"].items()
                     for k, v in r["selected"].items() if isinstance(v, (int, float))})
     logger.close()

@@ -3,11 +3,14 @@
     python -m experiments.train_rl                               # fixed weights (Taiji's GRPO baseline)
     python -m experiments.train_rl weighting=popo_light          # Eq. 7
     python -m experiments.train_rl weighting=popo                # Eq. 5-6
-    python -m experiments.train_rl weighting=popo weighting.grad_params='[lora_]' rl.lora.enabled=true
+    python -m experiments.train_rl weighting=popo weighting.params.grad_params='[lora_]' rl.lora.enabled=true
     python -m experiments.train_rl rl=paper reward=taiji rl.init_from=runs/.../checkpoint
     accelerate launch -m experiments.train_rl weighting=popo      # several GPUs (DDP / DeepSpeed ZeRO-1/2)
 
-Writes ``rl/`` (checkpoints, ``final/`` model, ``weights.json``), ``reward_set.json`` and the run logs
+Runs the pipeline's RL stage (experiments/stages.py) and shares its cache: the data and simulator stages (and
+whatever the rewards require) are reused or run first, and a pipeline run with the same config and start
+policy reuses this one's artifact (and the other way round). The policy starts from ``rl.init_from`` or
+``model.policy``. Writes ``rl/`` (``final/`` model, ``weights.json``), ``reward_set.json`` and the run logs
 (``metrics.jsonl``: TRL's metrics plus ``weights/<reward>``, ``popo/influence/<reward>``, ...) into the run dir.
 """
 
@@ -21,12 +24,9 @@ import hydra
 from accelerate import PartialState
 from omegaconf import DictConfig
 
-import rewards
+from experiments import stages
 from experiments.common import setup
-from rlrec.assets import load_tokenizer
-from rlrec.data import prepare_data
-from rlrec.logging import RunLoggerCallback, build_logger
-from rlrec.trainers.run import run_rl
+from rlrec.logging import build_logger
 
 log = logging.getLogger("rlrec")
 
@@ -34,25 +34,18 @@ log = logging.getLogger("rlrec")
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
-    policy = config.rl.init_from or config.model.policy
-    data = prepare_data(config.data, run_dir / "data", load_tokenizer(policy))
-    reward_set = rewards.build_reward_set(config.reward, rewards.Resources(config))
+    ctx = stages.context(config, run_dir)
+    reward_set = stages.reward_set(ctx)
     (run_dir / "reward_set.json").write_text(json.dumps(reward_set.card(), indent=2))
-    logger = build_logger(config.logger, run_dir, dataclasses.asdict(config), reward_set.metadata,
-                          main_process=PartialState().is_main_process)
-    final = run_rl(
-        config,
-        data.splits["rl"],
-        reward_set.functions,
-        reward_set.names,
-        reward_set.initial_weights,
-        run_dir / "rl",
-        reward_stats=reward_set.pop_stats,
-        callbacks=[RunLoggerCallback(logger)],
-    )
-    weights = json.loads((run_dir / "rl" / "weights.json").read_text())
-    logger.summary({f"final_weights/{name}": w for name, w in weights.items()})
-    logger.close()
+    ctx.logger = build_logger(config.logger, run_dir, dataclasses.asdict(config), reward_set.metadata,
+                              main_process=PartialState().is_main_process)
+    try:
+        final = stages.run("rl", ctx)
+        stages.export(ctx, "rl", run_dir, ("rl",))
+        weights = json.loads((final.parent / "weights.json").read_text())
+        ctx.logger.summary({f"final_weights/{name}": w for name, w in weights.items()})
+    finally:
+        ctx.logger.close()
     log.info("RL policy: %s; final weights: %s", final, weights)
 
 

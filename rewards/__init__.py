@@ -41,11 +41,11 @@ from rewards.core.base import REWARDS, MissingColumnError, Reward, RewardError, 
 from rewards.core.embedding_cache import EmbeddingCache
 from rewards.core.params import RewardParams
 from rewards.core.resources import Resources
-from rewards.core.reward_set import RewardSet, build_reward_set
+from rewards.core.reward_set import RewardSet, build_reward_set, requirements
 
 __all__ = [
     "REWARDS", "register_reward", "Reward", "RewardParams", "RewardError", "MissingColumnError", "make_reward",
-    "Resources", "EmbeddingCache", "RewardSet", "build_reward_set", "discover",
+    "Resources", "EmbeddingCache", "RewardSet", "build_reward_set", "requirements", "discover",
 ]
 
 

@@ -36,12 +36,8 @@ def recent_distinct(labels: Sequence[str], k: int) -> list[str]:
     return out[::-1]
 
 
-@register_reward(
-    "alignment_score",
-    higher_is_better=True,
-    range=(0.0, 1.0),
-    description="seed 003: sigmoid of the alignment reward model's score of (user's recent clusters, answer)",
-)
+@register_reward("alignment_score",  # higher_is_better=True, range=(0, 1): the defaults
+                 description="seed 003: sigmoid of the alignment reward model's score of (user's recent clusters, answer)")
 class AlignmentScore(Reward):
     """sigmoid(RM(context, candidate)) with RM any saved ``AutoModelForSequenceClassification`` (num_labels=1),
     e.g. the checkpoint ``experiments/train_alignment.py`` writes.
@@ -76,6 +72,12 @@ class AlignmentScore(Reward):
                     f"alignment_score.candidate must be 'cluster', 'category' or 'item', got {self.candidate!r}"
                 )
 
+    @classmethod
+    def requires(cls, params: Params) -> tuple[str, ...]:
+        """A term without ``path`` needs the run's trained alignment reward models (the ``alignment_models``
+        stage: mode → checkpoint)."""
+        return () if getattr(params, "path", None) else ("alignment_models",)
+
     def __init__(self, params: Params | None = None, resources: Any = None, *, term: str | None = None) -> None:
         super().__init__(params, resources, term=term)
         p = self.params
@@ -89,9 +91,17 @@ class AlignmentScore(Reward):
 
     @staticmethod
     def _trained_path(resources: Any, mode: str) -> str:
-        """The reward model ``experiments.train_alignment`` trained for the run's config."""
+        """The run's ``alignment_models`` product for ``mode``, else the reward model ``experiments.train_alignment``
+        trained for the run's config."""
         from rlrec.alignment.stages import trained_reward_model
 
+        trained = resources.product("alignment_models")
+        if trained is not None:
+            if mode not in trained:
+                raise RewardError(f"reward 'alignment_score': params.mode={mode!r} but alignment.reward_model.modes "
+                                  f"trains only {sorted(trained)}: add {mode!r} to alignment.reward_model.modes or "
+                                  "change the term's mode")
+            return str(trained[mode])
         try:
             return str(trained_reward_model(resources.config, mode))
         except (FileNotFoundError, RegistryError) as err:

@@ -42,12 +42,8 @@ def category_credit(predicted: Sequence[str], target: Sequence[str], weights: Se
     return credit / sum(weights)
 
 
-@register_reward(
-    "category_match",
-    higher_is_better=True,
-    range=(0.0, 1.0),
-    description="hierarchical category credit: sum of level weights of the matching L1..Ln prefix, normalised",
-)
+@register_reward("category_match",  # higher_is_better=True, range=(0, 1): the defaults
+                 description="hierarchical category credit: sum of level weights of the matching L1..Ln prefix, normalised")
 class CategoryMatch(Reward):
     """Credit in [0, 1] for the predicted L1/L2(/L3) categories against ``target_categories``.
 

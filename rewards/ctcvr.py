@@ -14,12 +14,8 @@ from rewards.core.params import RewardParams
 from rlrec.answer import ParsedAnswer
 
 
-@register_reward(
-    "ctcvr",
-    higher_is_better=True,
-    range=(0.0, 1.0),
-    description="Taiji Eq. 4: min-max normalised simulated CTCVR(user, answer grounded to a catalogue item)",
-)
+@register_reward("ctcvr",  # higher_is_better=True, range=(0, 1): the defaults
+                 description="Taiji Eq. 4: min-max normalised simulated CTCVR(user, answer grounded to a catalogue item)")
 class CTCVR(Reward):
     """r_id = minmax(CTCVR(u, i)) where i is the catalogue item the answer is grounded to.
 

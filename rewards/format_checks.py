@@ -13,12 +13,8 @@ from rewards.core.params import RewardParams
 from rlrec.answer import ParsedAnswer
 
 
-@register_reward(
-    "format",
-    higher_is_better=True,
-    range=(0.0, 1.0),
-    description="Taiji Table 3 format checks: weighted mean of think tag present, think non-empty, answer non-empty",
-)
+@register_reward("format",  # higher_is_better=True, range=(0, 1): the defaults
+                 description="Taiji Table 3 format checks: weighted mean of think tag present, think non-empty, answer non-empty")
 class FormatReward(Reward):
     """Weighted mean of the three Table 3 checks (each 0 or 1) of a completion.
 

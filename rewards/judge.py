@@ -14,12 +14,8 @@ from rewards.judging.rubric import CRITERIA, aggregate, judge_messages, parse_ve
 from rlrec.answer import ParsedAnswer
 
 
-@register_reward(
-    "judge",
-    higher_is_better=True,
-    range=(0.0, 1.0),
-    description="RecGPT LLM-as-judge rubric: share of criteria (relevance, consistency, specificity, validity) passed",
-)
+@register_reward("judge",  # higher_is_better=True, range=(0, 1): the defaults
+                 description="RecGPT LLM-as-judge rubric: share of criteria (relevance, consistency, specificity, validity) passed")
 class Judge(Reward):
     """An LLM judges (user context = the prompt, recommended item = the parsed answer) against RecGPT's
     item-tag rubric with a Yes/No verdict per criterion; the reward is the share of criteria passed

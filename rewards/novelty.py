@@ -25,12 +25,8 @@ def is_novel(candidate: Any, history: Sequence[Any]) -> float:
     return float(candidate not in set(history))
 
 
-@register_reward(
-    "novelty",
-    higher_is_better=True,
-    range=(0.0, 1.0),
-    description="seed 003: 1 if the predicted item's interest cluster is outside the user's recent clusters",
-)
+@register_reward("novelty",  # higher_is_better=True, range=(0, 1): the defaults
+                 description="seed 003: 1 if the predicted item's interest cluster is outside the user's recent clusters")
 class Novelty(Reward):
     """1.0 if the answer's interest cluster is not one of the user's recent clusters, else 0.0.
 

@@ -44,7 +44,9 @@ def test_pipeline_runs_every_stage_then_resumes_from_artifacts(tiny_lm_path, tin
     _run(_overrides(tiny_lm_path, tiny_embedder_path, artifacts, first))
 
     stages = json.loads((first / "stages.json").read_text())
-    assert [s["stage"] for s in stages] == ["data", "simulator", "distill + PPL filter", "sft", "rl", "evaluate"]
+    assert [s["stage"] for s in stages] == ["data", "simulator", "distill", "sft", "rl", "evaluate base", "evaluate sft",
+                                            "evaluate rl"]
+    assert not any(s["reused"] for s in stages)
     report = (first / "report.md").read_text()
     assert "| group | metric | base | sft | rl | rl vs base | rl vs sft |" in report
     for name in ("pareto.png", "weights.png", "ppl_hist.png", "data_card.md", "simulator_card.md", "summary.json"):
@@ -61,57 +63,58 @@ def test_pipeline_runs_every_stage_then_resumes_from_artifacts(tiny_lm_path, tin
     log = result.stdout + result.stderr
     for stage in ("data", "simulator", "distill", "sft", "rl", "evaluate base", "evaluate sft", "evaluate rl"):
         assert f"{stage}: reusing" in log, stage
+    assert all(s["reused"] for s in json.loads((second / "stages.json").read_text()))
     again = json.loads((second / "summary.json").read_text())
     assert again["objective/CTCVR"] == summary["objective/CTCVR"]
     # the reused RL stage replays its curves into the new run's log
     assert any("weights/semantic_cosine" in json.loads(line) for line in (second / "metrics.jsonl").read_text().splitlines())
 
 
-def test_alignment_stage_runs_only_for_reward_sets_that_need_a_trained_reward_model():
-    from experiments import stages
+def test_the_pipeline_runs_the_stages_rewards_require_without_naming_them():
+    import rewards
+    from rewards.alignment_score import AlignmentScore
     from rlrec.config import Config, RewardConfig, RewardTermConfig
 
-    def config(**terms) -> Config:
-        return Config(reward=RewardConfig(terms=terms))
+    def needs(**terms) -> list[str]:
+        return rewards.requirements(Config(reward=RewardConfig(terms=terms)))
 
-    assert not stages.needs_alignment_model(config(semantic_cosine=RewardTermConfig(), ctcvr=RewardTermConfig()))
-    assert stages.needs_alignment_model(config(alignment_score=RewardTermConfig()))
-    assert stages.needs_alignment_model(config(rm=RewardTermConfig(reward="alignment_score")))  # renamed term
-    assert not stages.needs_alignment_model(config(alignment_score=RewardTermConfig(params={"path": "/some/rm"})))
+    assert needs(semantic_cosine=RewardTermConfig(), ctcvr=RewardTermConfig()) == []
+    assert needs(alignment_score=RewardTermConfig()) == ["alignment_models"]
+    assert needs(rm=RewardTermConfig(reward="alignment_score"), rm2=RewardTermConfig(reward="alignment_score")) == [
+        "alignment_models"]  # renamed terms, asked once
+    assert needs(alignment_score=RewardTermConfig(params={"path": "/some/rm"})) == []
     # composed Hydra configs carry the reward's Params object, not a dict
-    from rewards.alignment_score import AlignmentScore
+    assert needs(alignment_score=RewardTermConfig(params=AlignmentScore.Params())) == ["alignment_models"]
+    assert needs(alignment_score=RewardTermConfig(params=AlignmentScore.Params(path="/some/rm"))) == []
+    from experiments.stages import STAGES
 
-    assert stages.needs_alignment_model(config(alignment_score=RewardTermConfig(params=AlignmentScore.Params())))
-    assert not stages.needs_alignment_model(
-        config(alignment_score=RewardTermConfig(params=AlignmentScore.Params(path="/some/rm"))))
+    assert {"alignment_models", "simulator", "data"} <= set(STAGES)  # every required product has a stage
 
 
-def test_rewards_use_the_runs_simulator_when_given(tmp_path):
+def test_rewards_use_the_runs_simulator_and_trained_models_from_the_run_context(tmp_path):
     import rewards
+    from rewards.alignment_score import AlignmentScore
+    from rewards.core.base import RewardError
 
-    resources = rewards.Resources(simulator_dir=tmp_path / "sim")
+    products = {"simulator": tmp_path / "sim", "alignment_models": {"pointwise": tmp_path / "pw"}}
+    resources = rewards.Resources(products=products)
     assert resources.simulator_path() == (tmp_path / "sim").resolve()
     assert resources.simulator_path(str(tmp_path / "other")) == (tmp_path / "other").resolve()  # params.simulator wins
+    assert AlignmentScore._trained_path(resources, "pointwise") == str(tmp_path / "pw")
+    with pytest.raises(RewardError, match="alignment.reward_model.modes"):
+        AlignmentScore._trained_path(resources, "pairwise")
 
 
-def test_pipeline_points_path_less_alignment_terms_at_the_trained_checkpoints(tmp_path):
+def test_no_stage_writes_its_products_into_the_config(tmp_path):
+    """The pipeline's stage functions read ``Config`` and return products; the config object is left as given."""
+    import copy
+
     from experiments import stages
-    from rewards.alignment_score import AlignmentScore
-    from rlrec.config import Config, RewardConfig, RewardTermConfig
+    from rlrec.config import Config
 
-    terms = {"semantic_cosine": RewardTermConfig(weight=0.5),
-             "alignment_score": RewardTermConfig(params=AlignmentScore.Params(mode="pairwise")),
-             "rm": RewardTermConfig(reward="alignment_score", params={}),
-             "fixed_rm": RewardTermConfig(reward="alignment_score", params={"path": "/kept"})}
-    config = Config(reward=RewardConfig(terms=terms))
-    checkpoints = {"pointwise": tmp_path / "pw", "pairwise": tmp_path / "pp"}
-    out = stages.with_alignment_models(config, checkpoints)
-    assert out.reward.terms["alignment_score"].params.path == str(tmp_path / "pp")
-    assert out.reward.terms["alignment_score"].params.mode == "pairwise"
-    assert out.reward.terms["rm"].params == {"path": str(tmp_path / "pw")}
-    assert out.reward.terms["fixed_rm"].params == {"path": "/kept"}
-    assert out.reward.terms["semantic_cosine"] == terms["semantic_cosine"]
-    assert not stages.needs_alignment_model(out)
-    assert config.reward.terms["rm"].params == {}  # the input config is left as it was
-    with pytest.raises(ValueError, match="alignment.reward_model.modes"):
-        stages.with_alignment_models(config, {"pointwise": tmp_path / "pw"})
+    ctx = stages.context(Config(artifacts_dir=str(tmp_path)), tmp_path)
+    before = copy.deepcopy(ctx.config)
+    assert stages.start_policy(ctx) == ctx.config.model.policy
+    ctx.products["sft"] = tmp_path / "sft"
+    assert stages.start_policy(ctx) == str(tmp_path / "sft")
+    assert ctx.config == before

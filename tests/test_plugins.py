@@ -209,3 +209,43 @@ def test_entry_point_imports_command_line_plugins_before_compose(external):
     # only the plugin's Params schema types the value (an untyped params mapping would take the string)
     wrong = run("weighting.params.tilt=high")
     assert wrong.returncode != 0 and "weighting.params.tilt=high" in wrong.stderr
+
+
+def test_external_reward_and_strategy_train_with_train_rl_and_report_as_an_objective(external, tiny_lm_path,
+                                                                                   tiny_embedder_path, tmp_path):
+    """Issue #13's acceptance: a reward and a strategy written outside the repository are composed, trained with by
+    ``experiments.train_rl`` (which runs the pipeline's data / simulator / RL stages) and reported by
+    ``experiments.evaluate`` as ``objective/char_count`` with their registered direction — no other edit."""
+    import json
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(CONFIG_PATH).parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(external / "pkg")]), "HF_HUB_OFFLINE": "1",
+           "WANDB_MODE": "disabled", "OMP_NUM_THREADS": "1"}
+    common = ["experiment=quick", f"artifacts_dir={tmp_path / 'artifacts'}", f"model.policy={tiny_lm_path}",
+              f"model.embedder={tiny_embedder_path}", "model.max_new_tokens=8", "data.max_users=30",
+              "data.history_len=8", "data.prompt_token_budget=192", "simulator.epochs=1", "eval.max_examples=3",
+              "eval.bootstrap_samples=20"]
+
+    def run(module, *extra):
+        cmd = [sys.executable, "-m", module, f"hydra.searchpath=[file://{external / 'conf'}]",
+               f"plugins=[{','.join(MODULES)}]", "weighting=tilted", "reward=[char_count,format]", *common, *extra]
+        done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+        return done
+
+    rl_dir = tmp_path / "rl_run"
+    run("experiments.train_rl", "rl.max_steps=1", "rl.max_prompts=2", "rl.max_completion_length=8",
+        f"hydra.run.dir={rl_dir}")
+    assert json.loads((rl_dir / "rl" / "weights.json").read_text()) == pytest.approx({"char_count": 0.8, "format": 0.2})
+    rows = [json.loads(line) for line in (rl_dir / "metrics.jsonl").read_text().splitlines()]
+    assert any(r.get("weights/char_count") == pytest.approx(0.8) for r in rows)  # the external strategy's weight
+    eval_dir = tmp_path / "eval_run"
+    run("experiments.evaluate", f"eval.checkpoint={rl_dir / 'rl' / 'final'}", "eval.label=rl",
+        "eval.objectives=[Semantic_Cosine,CTCVR,char_count]", f"hydra.run.dir={eval_dir}")
+    summary = json.loads((eval_dir / "summary.json").read_text())
+    assert summary["objectives"] == ["Semantic_Cosine", "CTCVR", "char_count"]
+    assert summary["objective/char_count"] == summary["eval/rl/char_count"]
+    assert summary["higher_is_better"]["char_count"] is True and "objective/CTCVR" in summary

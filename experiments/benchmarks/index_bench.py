@@ -44,7 +44,7 @@ def generate_answers(n: int, per_prompt: int, seed: int, path: Path) -> list[dic
             return rows[:n]
     import torch
 
-    from rlrec.assets import load_causal_lm, load_tokenizer
+    from rlrec.assets import load_causal_lm
     from rlrec.config import DataConfig
     from rlrec.data import prepare_data
 
@@ -52,7 +52,8 @@ def generate_answers(n: int, per_prompt: int, seed: int, path: Path) -> list[dic
     prepared = prepare_data(cfg, Path(tempfile.mkdtemp(prefix="index-bench-data-")))
     examples = [e for split in ("test", "rl", "sft") for e in prepared.splits[split]]
     prompts = examples[: -(-n // per_prompt)]
-    tokenizer, model = load_tokenizer(), load_causal_lm()
+    model, tokenizer = load_causal_lm()
+    model.eval()
     tokenizer.padding_side = "left"
     prefix = "<answer>Item title:"
     rows: list[dict] = []

@@ -46,7 +46,8 @@ class Reward:
     * ``Params`` — a dataclass subclassing :class:`RewardParams` (its fields are the keys allowed under
       ``params:`` in ``conf/reward/<name>.yaml``; ``unparseable_value`` is inherited);
     * ``columns`` — the dataset columns :meth:`score` reads (checked on every call);
-    * :meth:`score` — values for the scorable completions; :meth:`scorable` to change which those are.
+    * :meth:`score` — values for the scorable completions; :meth:`scorable` to change which those are;
+    * :meth:`requires` — the trained artifacts (stage products) it needs, when it needs any.
 
     ``resources`` (a :class:`rewards.Resources`) gives shared heavy objects (embedder, simulator, models).
     """
@@ -54,6 +55,12 @@ class Reward:
     Params: ClassVar[type[RewardParams]] = RewardParams
     columns: ClassVar[tuple[str, ...]] = ()
     name: ClassVar[str] = ""  # set by @register_reward
+
+    @classmethod
+    def requires(cls, params: RewardParams) -> tuple[str, ...]:
+        """Stage products this reward needs from the run (e.g. ``("alignment_models",)``): the pipeline runs those
+        stages first and hands their products over in ``resources.products``. Default: none."""
+        return ()
 
     def __init__(self, params: RewardParams | None = None, resources: Any = None, *, term: str | None = None) -> None:
         self.params = params if params is not None else self.Params()

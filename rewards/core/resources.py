@@ -32,10 +32,18 @@ class Resources:
     True
     """
 
-    def __init__(self, config: Config | None = None, simulator_dir: str | Path | None = None) -> None:
+    def __init__(self, config: Config | None = None, simulator_dir: str | Path | None = None,
+                 products: dict[str, Any] | None = None) -> None:
         self.config = config or Config()
-        self.simulator_dir = simulator_dir  # the run's simulator artifact (the pipeline's); None = newest one
+        # what the run's stages produced (``rlrec.stages.RunContext.products``: "simulator", "alignment_models", …)
+        self.products = products if products is not None else {}
+        # the run's simulator artifact: the simulator stage's product; None = the newest one for this catalogue
+        self.simulator_dir = simulator_dir or self.products.get("simulator")
         self._provided: dict[Hashable, Any] = {}
+
+    def product(self, name: str) -> Any | None:
+        """What the run's stage ``name`` produced (None outside a pipeline / stage run)."""
+        return self.products.get(name)
 
     # ------------------------------------------------------------------ generic
 
@@ -131,20 +139,12 @@ class Resources:
 
     def simulator_path(self, path: str | None = None) -> Path:
         """``path``, the run's ``simulator_dir``, or the newest simulator artifact built for this config's
-        catalogue (clear error if none)."""
-        if path or self.simulator_dir:
-            return Path(path or self.simulator_dir).expanduser().resolve()
-        from rlrec.simulator import find_simulator
+        catalogue (:func:`rlrec.simulator.artifact.resolve_simulator`, the one lookup policy)."""
+        from rlrec.simulator.artifact import resolve_simulator
 
-        catalog = self.catalog()
-        found = find_simulator(self.config.artifacts_dir, catalog.content_hash())
-        if found is None:
-            raise FileNotFoundError(
-                f"no simulator artifact for catalogue {catalog.content_hash()} (data={self.config.data.name}) under "
-                f"{Path(self.config.artifacts_dir) / 'simulator'}: build one with `python -m experiments.build_simulator "
-                f"data={self.config.data.name}`, or set the reward's params.simulator to an artifact folder"
-            )
-        return Path(found).resolve()
+        catalog_hash = "" if (path or self.simulator_dir) else self.catalog().content_hash()
+        return resolve_simulator(path, self.simulator_dir, self.config.artifacts_dir, catalog_hash,
+                                 self.config.data.name, "the reward's params.simulator")
 
     # ------------------------------------------------------------------ models
 

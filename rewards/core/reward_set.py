@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from rewards.core.base import REWARDS, Reward, RewardError, make_reward
+from rewards.core.params import validate_params
 from rlrec.config import Config, RewardConfig
 from rlrec.plugins import load_plugins
 
@@ -131,3 +132,19 @@ def _json_safe(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return str(obj)  # JSON has no inf/nan
     return obj
+
+
+def requirements(cfg: RewardConfig | Config) -> list[str]:
+    """The stage products the rewards of ``cfg`` need (``Reward.requires``), first-asked first, without repeats:
+    what the pipeline runs before it builds the set, whichever rewards ask."""
+    root = cfg if isinstance(cfg, Config) else None
+    reward_cfg = cfg.reward if isinstance(cfg, Config) else cfg
+    if root is not None:
+        load_plugins(root.plugins)
+    needed: list[str] = []
+    for term_name, term in reward_cfg.terms.items():
+        term = _as_term(term)
+        cls = REWARDS.get(term.get("reward") or term_name)
+        params = validate_params(cls.Params, term.get("params"), where=f"reward {term_name!r}")
+        needed += [n for n in cls.requires(params) if n not in needed]
+    return needed

@@ -37,20 +37,13 @@ class AlignmentSources:
     engagement_description: str
 
 
-def resolve_simulator_dir(config: Config, catalog_hash: str) -> Path:
-    """``alignment.simulator`` if set, else the newest simulator artifact for this catalogue."""
-    from rlrec.simulator import find_simulator
+def resolve_simulator_dir(config: Config, catalog_hash: str, run_simulator: str | Path | None = None) -> Path:
+    """``alignment.simulator`` if set, else the run's simulator, else the newest one for this catalogue
+    (:func:`rlrec.simulator.artifact.resolve_simulator`, the one lookup policy)."""
+    from rlrec.simulator.artifact import resolve_simulator
 
-    if config.alignment.simulator:
-        return Path(config.alignment.simulator)
-    found = find_simulator(config.artifacts_dir, catalog_hash)
-    if found is None:
-        raise FileNotFoundError(
-            f"no simulator artifact for the {config.data.name} catalogue ({catalog_hash}) under "
-            f"{config.artifacts_dir}/simulator: build one with `python -m experiments.build_simulator "
-            f"data={config.data.name}`, or set alignment.simulator=<artifact folder>"
-        )
-    return found
+    return resolve_simulator(config.alignment.simulator, run_simulator, config.artifacts_dir, catalog_hash,
+                             config.data.name, "alignment.simulator")
 
 
 def feedback_records(feedback: Any) -> tuple[list[FeedbackPoint], list[FeedbackPair]]:
@@ -84,14 +77,15 @@ def cluster_engagement(
     return engagement
 
 
-def load_sources(config: Config) -> AlignmentSources:
-    """Load the log (``config.data``) and its simulator artifact; check the context length agrees."""
+def load_sources(config: Config, simulator_dir: str | Path | None = None) -> AlignmentSources:
+    """Load the log (``config.data``) and its simulator artifact (``simulator_dir``: the run's; see
+    :func:`resolve_simulator_dir`); check the context length agrees."""
     from rlrec.artifacts import config_hash
     from rlrec.data import load_log
     from rlrec.simulator import Simulator, load_feedback
 
     data = load_log(config.data)
-    sim_dir = resolve_simulator_dir(config, data.catalog.content_hash())
+    sim_dir = resolve_simulator_dir(config, data.catalog.content_hash(), simulator_dir)
     sim = Simulator.load(sim_dir, catalog=data.catalog)
     feedback = load_feedback(sim_dir)
     k, ordered = int(feedback.meta.get("context_len", 0)), bool(feedback.meta.get("ordered_context", True))

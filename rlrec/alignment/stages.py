@@ -70,11 +70,13 @@ def novelty_model_dir(config: Config, sources: AlignmentSources) -> StageDir:
 
 
 def train_alignment(
-    config: Config, run_dir: Path, logger: RunLogger | None = None, callbacks: Sequence[Any] = (), novelty: bool = True
+    config: Config, run_dir: Path, logger: RunLogger | None = None, callbacks: Sequence[Any] = (), novelty: bool = True,
+    simulator_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Train the reward model in each of ``alignment.reward_model.modes`` and (``novelty``) the novelty model;
     write ``alignment_report.md``, ``alignment_metrics.json`` and ``reward_model_curves.png`` to ``run_dir``.
-    ``logger`` gets every offline evaluation row; ``callbacks`` go to every trainer."""
+    ``logger`` gets every offline evaluation row; ``callbacks`` go to every trainer; ``simulator_dir``: the run's
+    simulator (see :func:`rlrec.alignment.sources.resolve_simulator_dir`)."""
     from rlrec.alignment.plots import plot_learning_curves
     from rlrec.alignment.training import RM_MODES, RewardModelResult, load_result, train_reward_model
 
@@ -83,7 +85,7 @@ def train_alignment(
     a = config.alignment
     for mode in a.reward_model.modes:
         RM_MODES.entry(mode)  # unknown names fail before anything trains
-    sources = load_sources(config)
+    sources = load_sources(config, simulator_dir)
     split = split_feedback(sources.points, sources.pairs, a.served_k, a.reward_model.eval_fraction, config.seed,
                            a.reward_model.max_eval_groups)
     log.info("feedback split: %s", split.summary())

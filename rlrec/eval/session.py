@@ -24,20 +24,22 @@ __all__ = ["open_simulator", "summary_values", "run_evaluation"]
 log = logging.getLogger(__name__)
 
 
-def open_simulator(config: Config, catalog: Any, embedder: Any = None) -> Any | None:
-    """The simulator for this catalogue: ``eval.simulator`` if set (errors if unusable), else the newest
-    complete artifact under ``<artifacts_dir>/simulator/`` built for the same catalogue, else None."""
-    from rlrec.simulator import Simulator, find_simulator
+def open_simulator(config: Config, catalog: Any, embedder: Any = None, run_simulator: str | Path | None = None,
+                   required: bool = True) -> Any | None:
+    """The simulator for this catalogue: ``eval.simulator``, else the run's (``run_simulator``), else the newest
+    complete artifact built for it (:func:`rlrec.simulator.artifact.resolve_simulator`, the one lookup policy,
+    whose error names the build command). ``required=False``: None with a warning when there is none, and the
+    evaluation skips Title_Hit-Rate@K, CTCVR and the health metrics (each counted in ``skipped``)."""
+    from rlrec.simulator import Simulator
+    from rlrec.simulator.artifact import resolve_simulator
 
-    path = config.eval.simulator or find_simulator(config.artifacts_dir, catalog.content_hash())
-    if path is None:
-        log.warning(
-            "no simulator artifact for catalogue %s under %s/simulator: Title_Hit-Rate@K, CTCVR and health metrics "
-            "are skipped (build it: python -m experiments.build_simulator data=%s)",
-            catalog.content_hash(),
-            config.artifacts_dir,
-            config.data.name,
-        )
+    try:
+        path = resolve_simulator(config.eval.simulator, run_simulator, config.artifacts_dir, catalog.content_hash(),
+                                 config.data.name, "eval.simulator")
+    except FileNotFoundError as err:
+        if required:
+            raise
+        log.warning("%s; Title_Hit-Rate@K, CTCVR and health metrics are skipped", err)
         return None
     return Simulator.load(path, catalog=catalog, embedder=embedder, embedder_name=config.model.embedder)
 
@@ -70,6 +72,7 @@ def run_evaluation(
     model: Any = None,
     tokenizer: Any = None,
     label: str | None = None,
+    checkpoint: str | None = None,
     final: bool = True,
     embedder: Any = None,
     simulator: Any = None,
@@ -80,20 +83,22 @@ def run_evaluation(
     ``rewards``: reward terms scored on the test completions as metrics of their own name (with their registry
     direction); one named in ``eval.objectives`` is reported as ``objective/<name>``.
 
-    The model is ``model`` + ``tokenizer`` when given, else ``config.eval.checkpoint`` or ``config.model.policy``.
+    The model is ``model`` + ``tokenizer`` when given, else ``checkpoint``, ``config.eval.checkpoint`` or
+    ``config.model.policy``.
     ``interactions`` (an iterable of logged interactions) gives item popularity for Head_Item_Share.
     ``embedder`` / ``simulator`` are loaded when not given (pass them to share one copy across models).
     """
     from rlrec.assets import load_embedder
 
     embedder = embedder if embedder is not None else load_embedder(config.model.embedder)
-    simulator = simulator if simulator is not None else open_simulator(config, catalog, embedder)
+    simulator = simulator if simulator is not None else open_simulator(config, catalog, embedder, required=False)
     result = evaluate(
         examples,
         config.eval,
         config.model,
         model=model,
         tokenizer=tokenizer,
+        checkpoint=checkpoint,
         catalog=catalog,
         grounder=simulator.index if simulator is not None else None,
         scorer=simulator,

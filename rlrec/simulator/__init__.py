@@ -13,7 +13,7 @@ from rlrec.simulator.artifact import (
     SimulatorMismatchError,
     find_simulator,
 )
-from rlrec.simulator.build import build_simulator, simulator_stage
+from rlrec.simulator.build import build_simulator
 from rlrec.simulator.clusters import InterestClusters
 from rlrec.simulator.feedback import CollectiveFeedback, FeedbackPair, FeedbackPoint, load_feedback
 from rlrec.simulator.grounding import GroundedAnswers, ItemIndex, ground_answers
@@ -25,7 +25,6 @@ __all__ = [
     "SimulatorMismatchError",
     "find_simulator",
     "build_simulator",
-    "simulator_stage",
     "InterestClusters",
     "CollectiveFeedback",
     "FeedbackPair",

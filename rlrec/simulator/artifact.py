@@ -32,7 +32,7 @@ from rlrec.simulator.features import FeatureSpace
 from rlrec.simulator.grounding import ItemIndex, default_cache_dir, embedder_fingerprint
 from rlrec.simulator.scoring import Scorer
 
-__all__ = ["Simulator", "SimulatorArtifactError", "SimulatorMismatchError", "find_simulator", "FORMAT_VERSION",
+__all__ = ["Simulator", "SimulatorArtifactError", "SimulatorMismatchError", "find_simulator", "resolve_simulator", "FORMAT_VERSION",
            "META_FILE", "minmax_normalize"]
 
 FORMAT_VERSION = 1
@@ -231,3 +231,18 @@ def find_simulator(artifacts_dir: str | Path, catalog_hash: str | None = None) -
         if catalog_hash is None or meta.get("catalog_hash") == catalog_hash:
             found.append((meta_path.stat().st_mtime, meta_path.parent))
     return max(found)[1] if found else None
+
+
+def resolve_simulator(explicit: str | Path | None, run_simulator: str | Path | None, artifacts_dir: str | Path,
+                      catalog_hash: str, data_name: str, setting: str) -> Path:
+    """The one lookup policy for "which simulator": ``explicit`` (a config value, e.g. a reward's
+    ``params.simulator``), else the run's own (the simulator stage's product), else the newest complete artifact
+    built for this catalogue under ``<artifacts_dir>/simulator/``; FileNotFoundError naming the build command
+    and ``setting`` when there is none."""
+    chosen = explicit or run_simulator or find_simulator(artifacts_dir, catalog_hash)
+    if chosen is None:
+        raise FileNotFoundError(
+            f"no simulator artifact for the {data_name} catalogue ({catalog_hash}) under {Path(artifacts_dir) / 'simulator'}:"
+            f" build one with `python -m experiments.build_simulator data={data_name}` (the pipeline builds it), or set "
+            f"{setting}=<artifact folder>")
+    return Path(chosen).expanduser().resolve()

@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,10 +31,7 @@ from rlrec.simulator.scoring import Scorer
 from rlrec.simulator.serving import simulate_serving
 from rlrec.simulator.train import context_tensors, train_esmm
 
-if TYPE_CHECKING:
-    from rlrec.config import Config
-
-__all__ = ["build_simulator", "simulator_stage", "log_hash", "latest_histories", "torch_threads"]
+__all__ = ["build_simulator", "log_hash", "latest_histories", "torch_threads"]
 
 logger = logging.getLogger(__name__)
 
@@ -190,24 +187,3 @@ def _build(config: SimulatorConfig, log: InteractionLog, out_dir: Path, embedder
     write_card(out_dir, meta, points, pairs)
     logger.info("simulator artifact written to %s (CTCVR AUC %.4f vs popularity %.4f)", out_dir, sim_auc, pop_auc)
     return out_dir
-
-
-def simulator_stage(config: Config, show_progress: bool = True) -> Path:
-    """Build the artifact for this data + simulator + embedder config into
-    ``<artifacts_dir>/simulator/<config hash>/``, or reuse it when it is complete (``simulator.rebuild``
-    forces a rebuild). Returns the artifact folder."""
-    from rlrec.artifacts import stage_dir
-    from rlrec.assets import load_embedder
-    from rlrec.data import load_log
-
-    sim = dataclasses.replace(config.simulator, rebuild=False)
-    stage = stage_dir(config.artifacts_dir, "simulator", config.data.name, config.data.path, sim, config.model.embedder)
-    if stage.done and not config.simulator.rebuild:
-        logger.info("simulator: reusing %s", stage.path)
-        return stage.path
-    data = load_log(config.data)
-    build_simulator(sim, data, stage.path, load_embedder(config.model.embedder), config.model.embedder, show_progress)
-    meta = json.loads((stage.path / META_FILE).read_text())
-    stage.mark_done(dataset=data.name, catalog_hash=meta["catalog_hash"],
-                    ctcvr_auc=meta["metrics"]["simulator"]["ctcvr"]["auc"])
-    return stage.path

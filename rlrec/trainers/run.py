@@ -41,12 +41,16 @@ def run_rl(
     output_dir: Path,
     reward_stats: Callable[[], dict[str, float]] | None = None,
     callbacks: list[Any] | None = None,
+    policy: str | None = None,
 ) -> Path:
-    """Train the policy with GRPO under ``config.weighting``; returns the ``final/`` model folder."""
+    """Train the policy with GRPO under ``config.weighting``; returns the ``final/`` model folder.
+
+    ``policy``: the model to start from (the pipeline's SFT checkpoint); None = ``rl.init_from`` or ``model.policy``.
+    """
     from rlrec.assets import resolve_model_path
     from rlrec.trainers.build import build_trainer
 
-    policy = resolve_model_path(config.rl.init_from or config.model.policy)
+    policy = resolve_model_path(policy or config.rl.init_from or config.model.policy)
     dataset = rl_dataset(examples, config.rl.max_prompts)
     log.info("RL: %d prompts, policy %s, weighting %s, rewards %s", len(dataset), policy, config.weighting.name,
              list(reward_names))

@@ -43,7 +43,7 @@ def config(tiny_lm_path, tmp_path) -> Config:
 
 
 def test_train_alignment_then_best_of_n(config, sources, tmp_path, monkeypatch):
-    monkeypatch.setattr(stages, "load_sources", lambda _config: sources)
+    monkeypatch.setattr(stages, "load_sources", lambda _config, _simulator_dir=None: sources)
     run = tmp_path / "run"
     run.mkdir()
     metrics = stages.train_alignment(config, run)
@@ -101,7 +101,7 @@ def _assert_checkpoint_is_the_selected_one(config, sources, r) -> None:
 
 
 def test_best_of_n_without_trained_models_says_what_to_run(config, sources, tmp_path, monkeypatch):
-    monkeypatch.setattr(stages, "load_sources", lambda _config: sources)
+    monkeypatch.setattr(stages, "load_sources", lambda _config, _simulator_dir=None: sources)
     with pytest.raises(FileNotFoundError, match="experiments.train_alignment"):
         stages.run_best_of_n(config, tmp_path)
     with pytest.raises(FileNotFoundError, match="experiments.train_alignment"):
@@ -112,6 +112,6 @@ def test_alignment_score_without_path_names_the_training_command(config, sources
     import rewards
     from rewards.core.base import RewardError
 
-    monkeypatch.setattr(stages, "load_sources", lambda _config: sources)
+    monkeypatch.setattr(stages, "load_sources", lambda _config, _simulator_dir=None: sources)
     with pytest.raises(RewardError, match="experiments.train_alignment"):
         rewards.make_reward("alignment_score", {}, resources=rewards.Resources(config))

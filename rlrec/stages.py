@@ -1,0 +1,130 @@
+"""The one stage mechanism: cached stages and the run context that carries what they produced.
+
+A :class:`Stage` declares what keys it (``key``: config groups, upstream products, data-file content), which
+stages it needs first (``requires``), how to compute its product into a folder (``run``) and how to read the
+product back from a complete folder (``load``). :func:`run_stage` owns the rest, identically for the pipeline
+and every single-stage entry point: the folder ``<artifacts_dir>/<stage>/<hash of key>/``, the ``_COMPLETE``
+marker (written last, with ``info`` of the product), reuse, timing (``<run_dir>/stages.json``) and the
+"<stage>: reusing <folder>" log line.
+
+:class:`RunContext` is what the stages hand on: ``products`` (stage name → product: prepared data, simulator
+folder, reward-model checkpoints, SFT checkpoint, …) and heavy objects loaded once per context
+(:meth:`RunContext.shared`: embedder, simulator, catalogue). The :class:`~rlrec.config.Config` in it is what
+the user asked for and is never rewritten with results.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlrec.artifacts import stage_dir
+from rlrec.config import Config
+
+__all__ = ["Stage", "RunContext", "run_stage", "dir_key"]
+
+log = logging.getLogger("rlrec")
+
+
+@dataclass
+class RunContext:
+    """One run: the config asked for, its run folder, its logger, and what its stages produced so far."""
+
+    config: Config
+    run_dir: Path
+    logger: Any = None  # an rlrec.logging.RunLogger; None = nothing logged
+    products: dict[str, Any] = field(default_factory=dict)  # stage name -> product
+    folders: dict[str, Path] = field(default_factory=dict)  # stage label -> its artifact folder
+    timings: list[dict] = field(default_factory=list)  # one row per stage run or reused, in order
+    _objects: dict[Hashable, Any] = field(default_factory=dict, repr=False)
+
+    def product(self, name: str) -> Any:
+        """What stage ``name`` produced in this run (KeyError naming the stages that ran when it did not)."""
+        if name not in self.products:
+            raise KeyError(f"stage {name!r} has not run in this context (ran: {sorted(self.products)})")
+        return self.products[name]
+
+    def shared(self, key: Hashable, load: Callable[[], Any]) -> Any:
+        """The object under ``key``, loaded by ``load()`` the first time it is asked for in this context."""
+        if key not in self._objects:
+            self._objects[key] = load()
+        return self._objects[key]
+
+    def embedder(self) -> Any:
+        """``model.embedder`` (a sentence-transformers model), loaded once per context."""
+        from rlrec.assets import load_embedder
+
+        name = self.config.model.embedder
+        return self.shared(("embedder", name), lambda: load_embedder(name))
+
+    def simulator(self) -> Any:
+        """The ``simulator`` stage's artifact as an ``rlrec.simulator.Simulator`` with the shared embedder."""
+        from rlrec.simulator import Simulator
+
+        folder = self.product("simulator")
+        catalog = self.product("data").log.catalog
+        return self.shared(("simulator", str(folder)), lambda: Simulator.load(
+            folder, catalog=catalog, embedder=self.embedder(), embedder_name=self.config.model.embedder))
+
+    def record(self, stage: str, artifact: Path, seconds: float, reused: bool) -> None:
+        self.timings.append({"stage": stage, "artifact": str(artifact), "seconds": round(seconds, 2),
+                             "reused": reused})
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "stages.json").write_text(json.dumps(self.timings, indent=1))
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A cached stage (see the module docstring). ``name`` is its artifact folder and its product's name."""
+
+    name: str
+    key: Callable[[RunContext], tuple]  # everything that shapes the product (hashed)
+    run: Callable[[RunContext, Path], Any]  # compute the product into the (empty or partial) folder
+    load: Callable[[RunContext, Path], Any]  # the product of a complete folder
+    requires: tuple[str, ...] = ()  # stages whose products ``key`` / ``run`` read (run first when missing)
+    info: Callable[[Any], dict] = lambda product: {}  # recorded in the marker (counts checked on reuse)
+    force: Callable[[RunContext], bool] = lambda context: False  # recompute even when complete (e.g. rebuild=true)
+    doc: str = ""
+
+
+def run_stage(stage: Stage, context: RunContext, stages: dict[str, Stage] | None = None, *,
+              label: str | None = None) -> Any:
+    """The product of ``stage`` in ``context``: reused from its artifact when complete, else computed.
+
+    Stages in ``requires`` that have not produced anything in this context run first (looked up in ``stages``).
+    ``label`` names the row in ``stages.json`` and the log line (default ``stage.name``).
+    """
+    for need in stage.requires:
+        if need not in context.products:
+            if stages is None or need not in stages:
+                raise KeyError(f"stage {stage.name!r} needs {need!r}, which has not run and is not in the stage table")
+            run_stage(stages[need], context, stages)
+    label = label or stage.name
+    folder = stage_dir(context.config.artifacts_dir, stage.name, *stage.key(context))
+    start = time.perf_counter()
+    reused = folder.done and not stage.force(context)
+    if reused:
+        log.info("%s: reusing %s", label, folder.path)
+        product = stage.load(context, folder.path)
+    else:
+        product = stage.run(context, folder.path)
+        folder.mark_done(**stage.info(product))
+    context.record(label, folder.path, time.perf_counter() - start, reused)
+    context.folders[label] = folder.path
+    context.products[label] = product
+    return product
+
+
+def dir_key(path: str | Path) -> str:
+    """A model folder identified by its path plus its files' sizes and mtimes (cheap; changes when rewritten)."""
+    p = Path(path)
+    if not p.exists():
+        return str(path)
+    parts = [str(path)] + [f"{f.name}:{f.stat().st_size}:{int(f.stat().st_mtime)}" for f in sorted(p.glob("*"))
+                           if f.is_file()]
+    return "|".join(parts)
