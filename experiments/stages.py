@@ -61,8 +61,19 @@ def reward_set(ctx: RunContext) -> Any:
     for need in ("data", "simulator"):  # rewards ground answers / read the catalogue through the run's own
         if need not in ctx.products:
             run(need, ctx)
-    return ctx.shared("reward_set", lambda: rewards.build_reward_set(
-        ctx.config, rewards.Resources(ctx.config, products=ctx.products)))
+    return ctx.shared("reward_set", lambda: rewards.build_reward_set(ctx.config, resources(ctx)))
+
+
+def resources(ctx: RunContext) -> Any:
+    """What rewards read from the run: its stage products, and the context's embedder and simulator (so each heavy
+    model is loaded once per process, whoever asks)."""
+    from rewards.core.resources import embedder_key
+
+    res = rewards.Resources(ctx.config, products=ctx.products)
+    res.provide(embedder_key(ctx.config.model.embedder), ctx.embedder())
+    if "simulator" in ctx.products and "data" in ctx.products:
+        res.provide("simulator", ctx.simulator())
+    return res
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -275,7 +286,7 @@ def eval_stage(label: str, checkpoint: str, final: bool, split: str = "test") ->
         from rlrec.eval.session import run_evaluation
 
         prepared = ctx.product("data")
-        objectives = build_eval_objectives(ctx.config, rewards.Resources(ctx.config, products=ctx.products))
+        objectives = build_eval_objectives(ctx.config, resources(ctx))
         return run_evaluation(ctx.config, prepared.splits[split], prepared.log.catalog, prepared.log.interactions(),
                               folder, ctx.logger, label=label, checkpoint=checkpoint, final=final,
                               embedder=ctx.embedder(), simulator=eval_simulator(ctx), rewards=objectives)
