@@ -9,7 +9,7 @@ in quality against plain MiniLM fp32 on the same items.
      timed on ``--sample`` items and extrapolated (a full encode takes minutes);
    * ``static``: model2vec distilled from MiniLM — distillation included (the cold cost) and alone.
    Target: >= 1,000 items/s for the full catalogue from cold on 2 cores.
-2. Quality, on real answers: SmolLM2-135M-Instruct (the policy) writes ``--answers`` answers to test-split
+2. Quality, on real answers: SmolLM2-135M-Instruct (the policy) writes ``--gen-answers`` answers to test-split
    Taiji prompts (the assistant turn is prefilled with ``<answer>Item title:`` so every answer has a title,
    sampled at T = 0.7, ``--per-prompt`` per prompt). Each answer is grounded with every encoder; reported:
    top-1 agreement and top-10 overlap with MiniLM fp32, and Title Hit-Rate@1/@10 against the true next item
@@ -128,7 +128,8 @@ def run(args: argparse.Namespace) -> dict:
     speed_meta = {"distill_s": distill_s, "cores": cores, "load_average": [round(x, 2) for x in os.getloadavg()]}
 
     # quality: reference = MiniLM fp32 over the logged pool (the default), and the static model over it
-    answers = generate_answers(args.answers, args.per_prompt, args.seed, Path(args.out) / "answers.jsonl")
+    answers = generate_answers(args.gen_answers, args.per_prompt, args.seed, Path(args.answers_file or Path(args.out) /
+                                                                              "answers.jsonl"))
     completions = [a["completion"] for a in answers]
     targets = np.array([a["target"] for a in answers])
     groups = np.array([a["prompt"] for a in answers])
@@ -180,13 +181,16 @@ def markdown(r: dict) -> str:
     return "\n".join(lines)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--embedder", default="embedded:minilm")
+def add_arguments(parser: argparse.ArgumentParser, shared: bool = True) -> None:
+    """This benchmark's options; ``shared=False`` leaves out ``--embedder`` / ``--seed`` (the caller has them)."""
+    if shared:
+        parser.add_argument("--embedder", default="embedded:minilm")
+        parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sample", type=int, default=2000, help="items timed for the (slow) embedder encodes")
-    parser.add_argument("--answers", type=int, default=1024)
+    parser.add_argument("--gen-answers", type=int, default=1024, help="SmolLM2 answers for the quality figures")
     parser.add_argument("--per-prompt", type=int, default=4)
     parser.add_argument("--bootstrap", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--answers-file", default=None, help="cached answers (default <out>/answers.jsonl)")
 
 
 def main() -> None:
