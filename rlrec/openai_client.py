@@ -2,8 +2,11 @@
 
 Used by the distillation teacher (:mod:`rlrec.distill.endpoint`) and the judge reward
 (``rewards.judging.backends``). One retry policy: timeouts, connection errors, 429 and 5xx are retried with
-exponential backoff + jitter; any other 4xx fails at once (a bad model name or key does not get better by
-retrying). At most ``concurrency`` connections are open. The API key is read from the environment variable
+exponential backoff + jitter, waiting at least what a ``Retry-After`` header asks (capped at
+``retry_after_max_s``); any other 4xx fails at once (a bad model name or key does not get better by
+retrying). ``timeout_s`` is a deadline for a whole attempt (connect, send, response headers and body), not for
+each read: a server trickling a byte a second cannot hold a request past it. At most ``concurrency``
+connections are open. The API key is read from the environment variable
 named ``api_key_env``, only ever placed in the request header, and scrubbed from every message and log line.
 """
 
@@ -12,14 +15,16 @@ from __future__ import annotations
 import logging
 import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
-__all__ = ["RETRY_STATUS", "EndpointError", "ChatClient", "backoff_delay", "message_text"]
+__all__ = ["RETRY_STATUS", "EndpointError", "ChatClient", "backoff_delay", "message_text", "retry_after_s"]
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +41,23 @@ def backoff_delay(attempt: int, base_s: float, max_s: float, rng: random.Random 
     times U(0.5, 1) (jitter, so that many clients failing together do not retry together)."""
     delay = min(max_s, base_s * (2.0**attempt))
     return delay * (0.5 + 0.5 * rng.random()) if rng is not None else delay
+
+
+def retry_after_s(value: str | None, now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait (RFC 9110: delay-seconds or an HTTP-date), >= 0;
+    None when absent or unreadable. ``now`` (epoch seconds, default the clock) is for tests of the date form."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -64,6 +86,7 @@ class ChatClient:
         max_retries: int = 4,
         backoff_s: float = 1.0,
         backoff_max_s: float = 30.0,
+        retry_after_max_s: float = 60.0,
         concurrency: int = 8,
         what: str = "endpoint",
         config_prefix: str = "",
@@ -78,6 +101,7 @@ class ChatClient:
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model, self.api_key_env, self.timeout_s = model, api_key_env, timeout_s
         self.max_retries, self.backoff_s, self.backoff_max_s = max_retries, backoff_s, backoff_max_s
+        self.retry_after_max_s = retry_after_max_s  # a server asking for longer is waited on this long, not more
         self.what, self.hint, self.error = what, hint, error
         self.prefix = f"{config_prefix}." if config_prefix else ""
         self.retries = 0  # retried attempts, over all requests
@@ -96,24 +120,28 @@ class ChatClient:
         request body (``max_tokens``, ``temperature``, ``top_p``). Raises ``self.error`` when refused, malformed
         or still failing after ``max_retries`` retries."""
         body = {"model": self.model, "messages": messages, **sampling}
-        last = ""
+        last, asked = "", None  # asked: the seconds the last 429/503 asked to wait (Retry-After)
         for attempt in range(self.max_retries + 1):
             if attempt:
                 with self._lock:
                     self.retries += 1
                     delay = backoff_delay(attempt - 1, self.backoff_s, self.backoff_max_s, self._rng)
+                if asked is not None:
+                    delay = max(delay, min(asked, self.retry_after_max_s))
                 log.warning("%s %s: %s; retry %d/%d in %.1f s", self.what, self.url, last, attempt, self.max_retries, delay)
                 self._sleep(delay)
+            asked = None
             try:
-                response = self._client.post(self.url, json=body)
+                response = self._post(body)
             except httpx.TimeoutException:
-                last = f"timed out after {self.timeout_s:g} s"
+                last = f"no complete response within timeout_s={self.timeout_s:g} s"
                 continue
             except httpx.TransportError as err:  # refused, DNS, reset: the server may be starting up
                 last = f"connection failed ({type(err).__name__}: {self._scrub(str(err))})"
                 continue
             if response.status_code in RETRY_STATUS:
-                last = f"HTTP {response.status_code}"
+                asked = retry_after_s(response.headers.get("Retry-After"))
+                last = f"HTTP {response.status_code}" + (f" (Retry-After {asked:g} s)" if asked is not None else "")
                 continue
             if response.status_code >= 400:
                 raise self.error(
@@ -140,9 +168,71 @@ class ChatClient:
     def close(self) -> None:
         self._client.close()
 
+    def _post(self, body: dict[str, Any]) -> httpx.Response:
+        """One attempt, read to the end within ``timeout_s`` of its start, else ``httpx.TimeoutException``.
+
+        httpx bounds each socket operation, not the request (a server trickling a byte per second never trips
+        it), so a :class:`_Deadline` cuts the connection when ``timeout_s`` has passed.
+        """
+        deadline = _Deadline(self.timeout_s)
+        try:
+            with self._client.stream("POST", self.url, json=body, extensions={"trace": deadline.trace}) as response:
+                deadline.watch(response.extensions.get("network_stream"))
+                response.read()
+            return response
+        except httpx.TransportError:
+            if deadline.expired.is_set():
+                raise httpx.ReadTimeout(f"no complete response within {self.timeout_s:g} s") from None
+            raise
+        finally:
+            deadline.cancel()
+
     def _scrub(self, text: str) -> str:
         return text.replace(self._secret, "***") if self._secret else text
 
     def _excerpt(self, text: str, limit: int = 300) -> str:
         text = " ".join(self._scrub(text).split())
         return text if len(text) <= limit else text[:limit] + " …"
+
+
+class _Deadline:
+    """Shuts the socket of one attempt down ``seconds`` after it started, so that a read blocked on it returns
+    at once (and the connection is discarded, not pooled). The socket is learnt when a new connection is made
+    (httpx's ``trace`` extension) or, for a pooled one, with the response headers; a pooled connection still
+    waiting for its headers is bounded by httpx's per-read timeout alone."""
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = threading.Event()
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()  # the timer thread and the requesting thread both touch _sock
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: dict[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete":
+            self.watch(info.get("return_value"))
+
+    def watch(self, stream: Any) -> None:
+        """Cut this (httpcore network) stream's socket at the deadline, or now if it has passed."""
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        with self._lock:
+            self._sock = sock if sock is not None else self._sock
+        if self.expired.is_set():
+            self._shutdown()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _expire(self) -> None:
+        self.expired.set()
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        with self._lock:
+            sock = self._sock
+        if sock is not None:
+            try:
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)  # the plain socket's method, also under TLS
+            except OSError:
+                pass  # already closed: the read has ended anyway

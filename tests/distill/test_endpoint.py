@@ -14,13 +14,15 @@ import pytest
 from rlrec.config import TeacherConfig
 from rlrec.distill.endpoint import EndpointTeacher, TeacherEndpointError, backoff_delay, message_text
 from rlrec.distill.teachers import build_teacher
+from rlrec.openai_client import ChatClient, retry_after_s
 
 SECRET = "sk-test-SECRET-never-logged"
 
 
 class Stub:
     """Serves /v1/chat/completions following a script: a list of actions consumed one per request
-    ("ok", "500", "503", "429", "401", "garbage", "slow"); after the script, "ok"."""
+    ("ok", "500", "503", "429", "401", "garbage", "slow", "trickle": the headers at once, then the body one byte
+    every ``delay_s``; "429:<Retry-After value>"); after the script, "ok"."""
 
     def __init__(self, script=(), delay_s: float = 0.5) -> None:
         self.script = list(script)
@@ -52,6 +54,10 @@ class Stub:
                         time.sleep(stub.delay_s)
                     elif action == "hold":
                         time.sleep(0.3)  # long enough for requests to overlap even on a loaded machine
+                    if action.startswith("429:"):
+                        return self._send(429, {"error": "slow down"}, {"Retry-After": action[4:]})
+                    if action == "trickle":
+                        return self._trickle(f"echo:{body['messages'][0]['content']}")
                     if action in {"500", "503", "429", "401"}:
                         return self._send(int(action), {"error": {"message": f"scripted {action}"}})
                     if action == "garbage":
@@ -69,16 +75,35 @@ class Stub:
                     with stub.lock:
                         stub.in_flight -= 1
 
-            def _send(self, status, payload):
+            def _send(self, status, payload, headers=None):
                 data = json.dumps(payload).encode()
                 self._done()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+                    pass
+
+            def _trickle(self, content):
+                """A valid completion, one byte every ``delay_s``: each read is quick, the whole is not."""
+                data = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+                self._done()
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.flush()
+                    for i in range(len(data)):
+                        self.wfile.write(data[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(stub.delay_s)
+                except OSError:  # the client hung up at its deadline
                     pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -138,6 +163,56 @@ def test_timeout_is_retried():
         assert teacher.request("hi") == "echo:hi"
         teacher.close()
     assert len(stub.requests) == 2  # the first (slow) request timed out and was retried
+
+
+def test_timeout_is_a_whole_request_deadline_not_a_per_read_limit():
+    """A server trickling the body one byte at a time (each read well within timeout_s) must not hold a
+    request past timeout_s: issue 14 finding 11 saw 30 s at timeout_s=2."""
+    with Stub(["trickle"], delay_s=0.2) as stub:
+        teacher = _teacher(stub.url, timeout_s=0.6, max_retries=0, concurrency=1)
+        start = time.monotonic()
+        with pytest.raises(TeacherEndpointError, match=r"no complete response within timeout_s=0\.6 s") as err:
+            teacher.request("a prompt long enough to take many seconds to trickle")
+        elapsed = time.monotonic() - start
+        teacher.close()
+    assert elapsed < 1.5, f"held {elapsed:.1f} s at timeout_s=0.6"  # the whole trickle would take > 15 s
+    assert "distill.teacher.timeout_s" in str(err.value)
+
+
+def test_a_trickled_request_is_retried_and_the_retry_succeeds():
+    with Stub(["trickle"], delay_s=0.2) as stub:
+        teacher = _teacher(stub.url, timeout_s=0.6, max_retries=1, concurrency=1)
+        start = time.monotonic()
+        assert teacher.request("hi there, a prompt") == "echo:hi there, a prompt"
+        elapsed = time.monotonic() - start
+        teacher.close()
+    assert len(stub.requests) == 2 and elapsed < 2.5
+
+
+def test_429_retry_after_is_honoured():
+    slept: list[float] = []
+    with Stub(["429:2", "429:0"]) as stub:
+        config = TeacherConfig(backend="openai", model="stub-model", base_url=stub.url, api_key_env="RLREC_TEST_KEY",
+                               backoff_s=0.01, backoff_max_s=0.02, max_retries=3, concurrency=1)
+        teacher = EndpointTeacher(config, sleep=slept.append)
+        assert teacher.request("x") == "echo:x"
+        teacher.close()
+    assert len(stub.requests) == 3
+    assert slept[0] == 2.0  # what the server asked, not the 0.01 s backoff
+    assert 0.005 <= slept[1] <= 0.02  # Retry-After 0: the ordinary backoff still applies
+
+
+def test_retry_after_is_capped_and_read_in_both_forms():
+    assert retry_after_s("7") == 7.0 and retry_after_s(" 1.5 ") == 1.5 and retry_after_s("-3") == 0.0
+    assert retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert retry_after_s(None) is None and retry_after_s("soon") is None
+    slept: list[float] = []
+    with Stub(["429:3600"]) as stub:
+        client = ChatClient(stub.url, "m", api_key_env=None, backoff_s=0.01, backoff_max_s=0.02,
+                            retry_after_max_s=5.0, sleep=slept.append)
+        assert client.chat([{"role": "user", "content": "y"}])["content"] == "echo:y"
+        client.close()
+    assert slept == [5.0]  # an hour asked, the cap waited
 
 
 def test_persistent_5xx_gives_up_naming_the_url_without_the_key(caplog):

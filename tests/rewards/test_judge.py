@@ -23,7 +23,8 @@ SECRET = "sk-test-secret-123"
 
 class StubJudge(ThreadingHTTPServer):
     """An OpenAI-compatible /v1/chat/completions stub. ``plan(n)`` gives the behaviour of request n:
-    "ok", an HTTP status code, ("sleep", seconds) then ok, or ("text", reply)."""
+    "ok", an HTTP status code, ("sleep", seconds) then ok, ("text", reply), ("retry_after", status, header
+    value), or ("trickle", seconds): a verdict sent one byte per ``seconds``."""
 
     daemon_threads = True
 
@@ -71,21 +72,37 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(behaviour, int):
                 self._send(behaviour, {"error": f"stub failure, your key {SECRET} is fine"})
                 return
+            if isinstance(behaviour, tuple) and behaviour[0] == "retry_after":
+                self._send(behaviour[1], {"error": "busy"}, {"Retry-After": behaviour[2]})
+                return
+            if isinstance(behaviour, tuple) and behaviour[0] == "trickle":
+                self._send(200, {"choices": [{"message": {"role": "assistant", "content": json.dumps(
+                    _verdicts_for(body))}}]}, trickle_s=behaviour[1])
+                return
             content = behaviour[1] if isinstance(behaviour, tuple) and behaviour[0] == "text" else json.dumps(_verdicts_for(body))
             self._send(200, {"choices": [{"message": {"role": "assistant", "content": content}}]})
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout test)
+        except OSError:
+            pass  # the client gave up (timeout tests)
         finally:
             with server.lock:
                 server.in_flight -= 1
 
-    def _send(self, status: int, payload: dict) -> None:
+    def _send(self, status: int, payload: dict, headers: dict | None = None, trickle_s: float = 0.0) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        if not trickle_s:
+            self.wfile.write(data)
+            return
+        self.wfile.flush()
+        for i in range(len(data)):
+            self.wfile.write(data[i:i + 1])
+            self.wfile.flush()
+            time.sleep(trickle_s)
 
 
 @pytest.fixture()
@@ -174,6 +191,24 @@ def test_retries_after_a_timeout(stub):
     start = time.perf_counter()
     assert judge(["ctx"], [completion("Good Cheese")]) == [1.0]
     assert server.count == 2 and time.perf_counter() - start < 1.0
+
+
+def test_timeout_bounds_the_whole_request_of_a_trickling_server(stub):
+    """Issue 14 finding 11: one byte every 0.2 s passes every per-read timeout; the deadline must still hold."""
+    server = stub(plan=lambda n: ("trickle", 0.2) if n == 0 else "ok")
+    judge = _judge(server, timeout_s=0.6, max_retries=1)
+    start = time.perf_counter()
+    assert judge(["ctx"], [completion("Good Cheese")]) == [1.0]
+    assert server.count == 2 and time.perf_counter() - start < 2.5  # the trickle alone takes > 20 s
+
+
+def test_retry_after_on_429_is_honoured(stub):
+    server = stub(plan=lambda n: ("retry_after", 429, "3") if n == 0 else "ok")
+    judge = _judge(server, max_retries=2)
+    slept: list[float] = []
+    judge.backend.client._sleep = slept.append  # record the wait instead of taking it
+    assert judge(["ctx"], [completion("Good Cheese")]) == [1.0]
+    assert server.count == 2 and slept == [3.0]  # the server's 3 s, not the 0.01 s backoff
 
 
 def test_endpoint_that_stays_down_names_the_url_and_never_the_key(stub, caplog):
