@@ -390,7 +390,8 @@ class SimulatorConfig:
     # labels: a name in rlrec.simulator.LABELERS (basket_repurchase | rating_threshold) or "auto" (by dataset)
     labels: str = "auto"
     conversion_horizon: int = 3  # basket data: conversion = the product is bought again within the next H orders
-    conversion_min_rating: float = 4.0  # rating data: conversion = rating >= this
+    # rating data: conversion = rating >= this; null = 0.8 x the log's top rating (4 on 1-5 stars, 8 on 1-10)
+    conversion_min_rating: Optional[float] = None
     holdout_fraction: float = 0.1  # last share of each user's labelled orders / events, held out for evaluation
     # sampled negative impressions, drawn from train popularity ** alpha (alpha 0 = uniform, 1 = popularity)
     negative_ratio: int = 4
@@ -447,6 +448,9 @@ class SimulatorConfig:
             )
         if not 0.0 < self.holdout_fraction < 1.0:
             raise ValueError(f"simulator.holdout_fraction must be in (0, 1), got {self.holdout_fraction}")
+        if self.conversion_min_rating is not None and not abs(self.conversion_min_rating) < float("inf"):  # NaN, inf
+            raise ValueError(f"simulator.conversion_min_rating must be a finite rating or null (0.8 x the log's top "
+                             f"rating), got {self.conversion_min_rating}")
         lo, hi = self.norm_quantiles
         if self.index_encoder not in ("embedder", "static"):
             raise ValueError(f"simulator.index_encoder must be 'embedder' or 'static', got {self.index_encoder!r}")

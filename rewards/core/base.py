@@ -3,14 +3,16 @@
 A reward is a TRL-compatible callable ``(prompts, completions, **columns) -> list[float | None]``
 (None = not applicable; TRL turns it into NaN). :class:`Reward` does the shared work once: it checks the
 dataset columns the reward declares, parses every completion with :func:`rlrec.answer.parse_answer`,
-gives completions the reward cannot score its documented ``unparseable_value`` and counts them, times the
-call and records per-step statistics. A subclass only implements :meth:`Reward.score` on the scorable
+gives completions the reward cannot score its documented ``unparseable_value`` and counts them, turns an
+infinite value into None (like NaN, "not applicable") with a warning naming the reward and counts it, times the call and
+records per-step statistics. A subclass only implements :meth:`Reward.score` on the scorable
 completions.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +24,8 @@ from rlrec.answer import ParsedAnswer, completion_text, parse_answer
 from rlrec.registry import Registry
 
 REWARDS: Registry[type[Reward]] = Registry("reward")
+
+log = logging.getLogger("rlrec")
 
 # Keyword arguments TRL adds next to the dataset columns; never mistaken for a missing column.
 TRL_KWARGS = frozenset({"completion_ids", "trainer_state", "log_extra", "log_metric", "environments"})
@@ -108,7 +112,19 @@ class Reward:
                 raise RewardError(f"reward {self.__name__!r} returned {len(scored)} values for {len(keep)} completions")
             for i, value in zip(keep, scored):
                 values[i] = _as_value(value)
-        self.stats.record(values, unparseable=n - len(keep), seconds=time.perf_counter() - start)
+        # An infinite value would reach TRL's group mean and std (inf - inf = NaN) and zero the advantage of every
+        # completion it touches: it is excluded like None instead, counted and named.
+        nonfinite = 0
+        for i, value in enumerate(values):
+            if value is not None and math.isinf(value):
+                values[i], nonfinite = None, nonfinite + 1
+        if nonfinite:
+            log.warning(
+                "reward %r returned %d non-finite value(s) (inf) in %d completions; they are excluded like None "
+                "(reward/%s/nonfinite counts them). Fix the reward so it returns a finite number or None.",
+                self.__name__, nonfinite, n, self.__name__,
+            )
+        self.stats.record(values, unparseable=n - len(keep), seconds=time.perf_counter() - start, nonfinite=nonfinite)
         return values
 
     def _columns(self, kwargs: dict[str, Any], n: int) -> dict[str, list[Any]]:
@@ -134,7 +150,8 @@ class Reward:
 
 
 def _as_value(value: Any) -> float | None:
-    """None and NaN both mean "not applicable" and are returned as None (TRL turns it into NaN)."""
+    """None and NaN both mean "not applicable" and are returned as None (TRL turns it into NaN); ±inf is returned
+    as is, for the caller to count and exclude."""
     if value is None:
         return None
     value = float(value)

@@ -20,6 +20,7 @@ in :mod:`rlrec.trainers.per_reward`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -39,6 +40,8 @@ __all__ = ["WeightedGRPOTrainer", "WEIGHTING_STATE_FILE"]
 
 WEIGHTING_STATE_FILE = "weighting_state.json"
 
+log = logging.getLogger("rlrec")
+
 
 class WeightedGRPOTrainer(GRPOTrainer):
     """TRL's GRPOTrainer whose reward weights come from a :class:`~rlrec.weighting.WeightingStrategy`.
@@ -47,8 +50,11 @@ class WeightedGRPOTrainer(GRPOTrainer):
     ``multi_objective_aggregation``, ``scale_rewards``, logging). TRL hooks overridden, and why (each calls
     TRL's own by keyword, or passes TRL's arguments through untouched):
 
-    * ``_calculate_rewards`` — the one place TRL holds the gathered ``[B*G, K]`` rewards: the strategy observes
-      them and its weights become ``self.reward_weights``, so TRL's own advantage code applies Eq. 9 then
+    * ``_calculate_rewards`` — the one place TRL holds the gathered ``[B*G, K]`` rewards: a non-finite value
+      (a plain callable's inf; :class:`rewards.Reward` already returns None for those) becomes NaN, i.e. "not
+      applicable", with a warning naming the reward, instead of zeroing the advantage of its whole group (or,
+      with ``scale_rewards=batch``, of the batch); the strategy observes them and its weights become
+      ``self.reward_weights``, so TRL's own advantage code applies Eq. 9 then
       Eq. 8; for POPO the rollout record (:class:`~rlrec.trainers.types.PopoRollout`) is built from them. The
       reward-hacking monitor (``monitor/*``, :mod:`rlrec.trainers.monitor`) is computed on the completions.
     * ``_generate_and_score_completions`` — POPO only: gives each row its index into the rollout record, so
@@ -114,6 +120,7 @@ class WeightedGRPOTrainer(GRPOTrainer):
         rewards = super()._calculate_rewards(
             inputs=inputs, prompts=prompts, completions=completions, completion_ids_list=completion_ids_list
         )  # [B*G, K], gathered from all ranks
+        rewards = self._exclude_nonfinite(rewards)
         if self.model.training:
             self._log_metrics(monitor_metrics(completions))  # reward-hacking monitor (this rank's completions)
             self._log_metrics(self.strategy.observe_rewards(rewards, self.num_generations))
@@ -127,6 +134,23 @@ class WeightedGRPOTrainer(GRPOTrainer):
             )
         self.reward_weights = self.strategy.weights()
         return rewards
+
+    def _exclude_nonfinite(self, rewards: torch.Tensor) -> torch.Tensor:
+        """``rewards`` [B*G, K] with ±inf replaced by NaN (excluded like None), counted in
+        ``rewards/nonfinite/<name>`` and warned about by reward name."""
+        bad = torch.isinf(rewards)  # [B*G, K]; NaN already means "not applicable"
+        if not bad.any():
+            return rewards
+        counts = bad.sum(dim=0).tolist()  # [K]
+        names = list(self.strategy.names)
+        named = {n: int(c) for n, c in zip(names, counts) if c}
+        log.warning(
+            "rewards returned infinite values (%s) out of %d completions; they are excluded like None. Fix the "
+            "reward so it returns a finite number or None.",
+            ", ".join(f"{n}: {c}" for n, c in named.items()), rewards.shape[0],
+        )
+        self._log_metrics({f"rewards/nonfinite/{n}": float(c) for n, c in zip(names, counts)})
+        return torch.where(bad, torch.full_like(rewards, float("nan")), rewards)
 
     def _generate_and_score_completions(self, inputs):
         output = super()._generate_and_score_completions(inputs)

@@ -158,3 +158,25 @@ def test_name_is_the_trl_display_name(scratch_registry):
 
 def test_discover_imports_every_module():
     assert {"semantic_cosine", "format_checks", "judge", "novelty"} <= set(rewards.discover())
+
+
+def test_non_finite_values_are_excluded_counted_and_named(scratch_registry, caplog):
+    """Issue 14 #2: a reward returning +inf / -inf is excluded like None (not passed on to poison TRL's group
+    mean and std), counted in reward/<name>/nonfinite, and a warning names the reward."""
+
+    @register_reward("blows_up")
+    class BlowsUp(Reward):
+        def scorable(self, parsed):
+            return True
+
+        def score(self, prompts, parsed, columns):
+            return [math.inf, 0.5, -math.inf, math.nan]
+
+    reward = BlowsUp(term="blows_up")
+    with caplog.at_level("WARNING", logger="rlrec"):
+        values = reward(["p"] * 4, ["a", "b", "c", "d"])
+    assert values == [None, 0.5, None, None]
+    assert "'blows_up'" in caplog.text and "non-finite" in caplog.text
+    stats = reward.stats.pop("blows_up")
+    assert stats["reward/blows_up/nonfinite"] == 2.0  # inf and -inf; NaN is the documented "not applicable"
+    assert stats["reward/blows_up/mean"] == 0.5 and stats["reward/blows_up/nan_frac"] == 0.75

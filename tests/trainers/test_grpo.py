@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import zlib
 
 import pytest
@@ -120,3 +121,29 @@ def test_popo_on_lora_adapters_only(trainer_factory):
     assert names and all("lora_" in n for n in names)
     logged = [h for h in trainer.state.log_history if "popo/grad_norm/vowel_rate" in h]
     assert logged and logged[0]["popo/grad_norm/vowel_rate"] > 0
+
+
+def one_infinite(completions, **kwargs) -> list[float]:
+    """A plain TRL callable (not a rewards.Reward) that returns +inf for the first completion of the batch."""
+    return [math.inf] + [0.0] * (len(completions) - 1)
+
+
+def test_an_infinite_reward_does_not_zero_every_advantage(trainer_factory, caplog):
+    """Issue 14 #2: +inf from one reward used to make TRL's batch std NaN and every advantage 0 (loss 0, grad 0).
+    It is excluded like None: the other reward still drives the advantages, and a warning names the reward."""
+    trainer = trainer_factory(WeightingConfig(name="fixed"), rewards=(one_infinite, vowel_rate), max_steps=1,
+                              scale_rewards="batch")
+    seen = []
+    generate = trainer._generate_and_score_completions
+
+    def recording_generate(inputs):
+        out = generate(inputs)
+        seen.append(out["advantages"].clone())
+        return out
+
+    trainer._generate_and_score_completions = recording_generate
+    with caplog.at_level("WARNING", logger="rlrec"):
+        trainer.train()
+    assert seen and torch.isfinite(seen[0]).all() and seen[0].abs().sum() > 0
+    assert "one_infinite: 1" in caplog.text
+    assert any(h.get("rewards/nonfinite/one_infinite") == 1.0 for h in trainer.state.log_history)
