@@ -18,7 +18,7 @@ import logging
 import hydra
 from omegaconf import DictConfig
 
-from experiments.common import setup
+from experiments.common import setup, user_errors
 from rlrec.alignment.stages import run_best_of_n
 from rlrec.logging import build_logger
 
@@ -26,6 +26,7 @@ log = logging.getLogger("rlrec")
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@user_errors
 def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
     logger = build_logger(config.logger, run_dir, dataclasses.asdict(config))

@@ -7,18 +7,21 @@ reward's ``Params`` (``rewards`` stores those as it registers them) and every we
 as ``weighting_schema/<name>`` (``rlrec`` never imports Hydra, so it is done here). A typo in a plugin's
 parameters then fails at compose time as it does for a built-in one.
 
-Entry points do ``config, run_dir = setup(cfg)`` first thing; below that line nothing sees a DictConfig.
+Entry points do ``config, run_dir = setup(cfg)`` first thing; below that line nothing sees a DictConfig. Their
+``main`` is wrapped in :func:`user_errors` (under ``@hydra.main``), so an error the user caused and can fix (a bad
+data file) prints its message alone, not after Hydra's traceback through the stage machinery.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import logging
 import os
 import random
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hydra.core.config_store import ConfigStore
@@ -27,6 +30,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 import rewards  # noqa: F401  (registers every reward's parameter schema, so reward typos fail at compose)
 from rlrec.config import Config
+from rlrec.data import DataFormatError
 from rlrec.plugins import load_plugins
 from rlrec.weighting import WEIGHTING_STRATEGIES
 
@@ -102,6 +106,26 @@ def _reject_undeclared_keys(node: DictConfig | ListConfig, path: str) -> None:
         child = node._get_node(key)
         if isinstance(child, (DictConfig, ListConfig)) and not child._is_missing() and not child._is_none():
             _reject_undeclared_keys(child, f"{path}{key}.")
+
+
+# Errors whose message already names the thing and the fix: shown without a traceback, exit status 2.
+USER_ERRORS: tuple[type[BaseException], ...] = (DataFormatError,)
+
+
+def user_errors(main: Callable[[DictConfig], None]) -> Callable[[DictConfig], None]:
+    """``main`` with :data:`USER_ERRORS` turned into ``error: <message>`` on stderr and exit status 2 (Hydra
+    catches every ``Exception`` and prints its traceback first; ``SystemExit`` passes through it)."""
+
+    @functools.wraps(main)  # Hydra unwraps __wrapped__ to find the entry point's module
+    def wrapped(cfg: DictConfig) -> None:
+        try:
+            return main(cfg)
+        except USER_ERRORS as err:
+            log.debug("user error", exc_info=True)  # the traceback stays in the run's log file
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            raise SystemExit(2) from None
+
+    return wrapped
 
 
 def setup(cfg: DictConfig) -> tuple[Config, Path]:

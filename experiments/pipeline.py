@@ -19,13 +19,14 @@ from omegaconf import DictConfig
 
 from analysis.run_report import build_run_report
 from experiments import stages
-from experiments.common import setup
+from experiments.common import setup, user_errors
 from rlrec.logging import build_logger
 
 log = logging.getLogger("rlrec")
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@user_errors
 def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
     ctx = stages.context(config, run_dir)

@@ -17,12 +17,13 @@ import hydra
 from omegaconf import DictConfig
 
 from experiments import stages
-from experiments.common import setup
+from experiments.common import setup, user_errors
 
 log = logging.getLogger("rlrec")
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@user_errors
 def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
     ctx = stages.context(config, run_dir)

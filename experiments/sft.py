@@ -17,7 +17,7 @@ import hydra
 from omegaconf import DictConfig
 
 from experiments import stages
-from experiments.common import setup
+from experiments.common import setup, user_errors
 from rlrec.logging import build_logger
 from rlrec.sft import compare_format, evaluate_format
 
@@ -25,6 +25,7 @@ log = logging.getLogger("rlrec")
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@user_errors
 def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
     student = config.sft.model or config.model.policy

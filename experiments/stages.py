@@ -93,7 +93,38 @@ def _data_load(ctx: RunContext, folder: Path) -> Any:
     return PreparedData(load_log(ctx.config.data), splits, json.loads((folder / "data_card.json").read_text()))
 
 
-DATA = Stage("data", key=lambda c: (c.config.data, c.config.model.policy), run=_data_run, load=_data_load,
+def _data_fingerprint(ctx: RunContext) -> dict[str, str] | None:
+    """sha256 of each data file (cached by path, size and mtime): an edited file keys new data/simulator folders."""
+    from rlrec.data.fingerprint import data_fingerprint
+
+    return ctx.shared(("data_fingerprint", ctx.config.data.name, ctx.config.data.path),
+                      lambda: data_fingerprint(ctx.config.data))
+
+
+def _data_verify(ctx: RunContext, folder: Path, info: dict) -> None:
+    """A reused data folder must hold its data card and, per split, the complete lines its marker counted."""
+    from rlrec.stages import StaleArtifact
+
+    if not (folder / "data_card.json").is_file():
+        raise StaleArtifact("data_card.json is missing")
+    for name in SPLITS:
+        path, expected = folder / "splits" / f"{name}.jsonl", info.get(f"{name}_examples")
+        if expected is None:
+            continue
+        lines = _complete_lines(path) if path.is_file() else None
+        if lines != expected:
+            raise StaleArtifact(f"splits/{name}.jsonl has {'no file' if lines is None else f'{lines} complete lines'}, "
+                                f"the marker recorded {expected} examples")
+
+
+def _complete_lines(path: Path) -> int:
+    """Non-blank lines that end with a newline (a torn last line does not count)."""
+    with path.open("rb") as handle:
+        return sum(1 for line in handle if line.endswith(b"\n") and line.strip())
+
+
+DATA = Stage("data", key=lambda c: (c.config.data, c.config.model.policy, _data_fingerprint(c)), run=_data_run,
+             load=_data_load, verify=_data_verify,
              info=lambda p: {f"{k}_examples": len(v) for k, v in p.splits.items()},
              doc="logs → catalogue + histories → Taiji prompts → user-disjoint SFT / RL / test splits + data card")
 
@@ -103,8 +134,8 @@ DATA = Stage("data", key=lambda c: (c.config.data, c.config.model.policy), run=_
 
 def _simulator_key(ctx: RunContext) -> tuple:
     c = ctx.config
-    return (c.data.name, c.data.path, c.data.catalogue, dataclasses.replace(c.simulator, rebuild=False),
-            c.model.embedder)
+    return (c.data.name, c.data.path, c.data.catalogue, c.data.duplicates,
+            dataclasses.replace(c.simulator, rebuild=False), c.model.embedder, _data_fingerprint(ctx))
 
 
 def _simulator_run(ctx: RunContext, folder: Path) -> Path:

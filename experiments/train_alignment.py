@@ -21,7 +21,7 @@ import hydra
 from omegaconf import DictConfig
 
 from experiments import stages
-from experiments.common import setup
+from experiments.common import setup, user_errors
 from rlrec.alignment.stages import train_alignment
 from rlrec.logging import RunLoggerCallback, build_logger
 
@@ -29,6 +29,7 @@ log = logging.getLogger("rlrec")
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@user_errors
 def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
     logger = build_logger(config.logger, run_dir, dataclasses.asdict(config))

@@ -25,13 +25,14 @@ from accelerate import PartialState
 from omegaconf import DictConfig
 
 from experiments import stages
-from experiments.common import setup
+from experiments.common import setup, user_errors
 from rlrec.logging import build_logger
 
 log = logging.getLogger("rlrec")
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@user_errors
 def main(cfg: DictConfig) -> None:
     config, run_dir = setup(cfg)
     ctx = stages.context(config, run_dir)

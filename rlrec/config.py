@@ -38,7 +38,9 @@ class DataConfig:
         "user's preferences and predict the next item the user will purchase."
     )
     history_len: int = 50  # most recent N interactions, reverse chronological
-    category_levels: int = 2  # categories shown per item in prompts and answers (L1..Ln)
+    # categories shown per item in prompts and answers (L1..Ln); null = the catalogue's depth (0 when no item has a
+    # category: prompts and answers then carry titles only)
+    category_levels: Optional[int] = None
     prompt_token_budget: Optional[int] = 1536  # drop oldest history lines first; null = no limit
     compress_history: bool = False  # RecGPT §2.1.1 time-period x behaviour grouping
     # example construction
@@ -47,6 +49,11 @@ class DataConfig:
     exclude_repurchase: bool = False  # basket data: target must be new to the user
     min_target_rating: Optional[float] = None  # rating data: only liked items are targets
     max_users: Optional[int] = None  # subsample users (seeded) for quick runs
+    # identical interaction rows (same user, item, time, behaviour, rating, label, group): "drop" keeps the first
+    # (counted in the data card's skipped rows) or "keep" keeps them all (counted in the data card too)
+    duplicates: str = "drop"
+    # fail when a loader skips more than this share of the interaction rows (unknown item ids, bad values), 0..1
+    max_skipped_share: float = 0.25
     # candidate pool that answers are grounded against (simulator index, evaluation): "logged" = the items that
     # occur in the log (Instacart 14,190), "full" = the loader's whole catalogue (Instacart 49,688 products)
     catalogue: str = "logged"
@@ -56,6 +63,13 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.catalogue not in ("logged", "full"):
             raise ValueError(f"data.catalogue must be 'logged' or 'full', got {self.catalogue!r}")
+        if self.duplicates not in ("drop", "keep"):
+            raise ValueError(f"data.duplicates must be 'drop' or 'keep', got {self.duplicates!r}")
+        if not 0.0 <= self.max_skipped_share <= 1.0:
+            raise ValueError(f"data.max_skipped_share must be in [0, 1], got {self.max_skipped_share}")
+        if self.category_levels is not None and self.category_levels < 0:
+            raise ValueError(f"data.category_levels must be >= 0 or null (the catalogue's depth), "
+                             f"got {self.category_levels}")
 
 
 # --------------------------------------------------------------------------------------------- model

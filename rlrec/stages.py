@@ -5,7 +5,8 @@ stages it needs first (``requires``), how to compute its product into a folder (
 product back from a complete folder (``load``). :func:`run_stage` owns the rest, identically for the pipeline
 and every single-stage entry point: the folder ``<artifacts_dir>/<stage>/<hash of key>/``, the ``_COMPLETE``
 marker (written last, with ``info`` of the product), reuse, timing (``<run_dir>/stages.json``) and the
-"<stage>: reusing <folder>" log line.
+"<stage>: reusing <folder>" log line. On reuse a stage's ``verify`` checks the folder against the ``info`` its
+marker recorded (e.g. line counts); a folder that fails it (:class:`StaleArtifact`) is recomputed, with a warning.
 
 :class:`RunContext` is what the stages hand on: ``products`` (stage name → product: prepared data, simulator
 folder, reward-model checkpoints, SFT checkpoint, …) and heavy objects loaded once per context
@@ -23,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlrec.artifacts import stage_dir
+from rlrec.artifacts import MARKER, stage_dir
 from rlrec.config import Config
 
-__all__ = ["Stage", "RunContext", "run_stage", "dir_key"]
+__all__ = ["Stage", "RunContext", "StaleArtifact", "run_stage", "dir_key"]
 
 log = logging.getLogger("rlrec")
 
@@ -78,6 +79,10 @@ class RunContext:
         (self.run_dir / "stages.json").write_text(json.dumps(self.timings, indent=1))
 
 
+class StaleArtifact(Exception):
+    """Raised by a stage's ``verify``: the complete folder no longer holds what its marker recorded (the reason)."""
+
+
 @dataclass(frozen=True)
 class Stage:
     """A cached stage (see the module docstring). ``name`` is its artifact folder and its product's name."""
@@ -89,6 +94,8 @@ class Stage:
     requires: tuple[str, ...] = ()  # stages whose products ``key`` / ``run`` read (run first when missing)
     info: Callable[[Any], dict] = lambda product: {}  # recorded in the marker (counts checked on reuse)
     force: Callable[[RunContext], bool] = lambda context: False  # recompute even when complete (e.g. rebuild=true)
+    # on reuse: (context, folder, the marker's info) -> None, raising StaleArtifact when the folder does not match
+    verify: Callable[[RunContext, Path, dict], None] = lambda context, folder, info: None
     doc: str = ""
 
 
@@ -108,6 +115,13 @@ def run_stage(stage: Stage, context: RunContext, stages: dict[str, Stage] | None
     folder = stage_dir(context.config.artifacts_dir, stage.name, *stage.key(context))
     start = time.perf_counter()
     reused = folder.done and not stage.force(context)
+    if reused:
+        try:
+            stage.verify(context, folder.path, folder.info())
+        except StaleArtifact as err:
+            log.warning("%s: %s does not match its complete marker (%s); recomputing it", label, folder.path, err)
+            (folder.path / MARKER).unlink(missing_ok=True)  # a failed recomputation must not look complete
+            reused = False
     if reused:
         log.info("%s: reusing %s", label, folder.path)
         product = stage.load(context, folder.path)

@@ -35,6 +35,7 @@ import numpy as np
 
 from rlrec.answer import format_completion
 from rlrec.config import Config
+from rlrec.data import category_levels
 
 ADJECTIVES = ["artisanal", "smoky", "glazed", "heirloom", "fermented", "sparkling", "spiced", "velvet", "crunchy"]
 NOUNS = ["medley", "crisps", "tonic", "loaf", "spread", "bites", "compote", "elixir", "brittle"]
@@ -291,7 +292,7 @@ def main() -> None:
     resources = Resources(config)
     log = resources.log()
     print(f"Instacart loaded in {time.perf_counter() - clock:.1f} s", flush=True)
-    levels = config.data.category_levels
+    levels = category_levels(config.data, log.catalog)
     embedder = resources.embedder()
     prompts = build_prompts(log, args.users, args.seed, levels)
     sampler = CompletionSampler(log, levels, args.seed)

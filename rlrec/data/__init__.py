@@ -9,7 +9,7 @@ Public contract::
 Formats and choices are documented in docs/data_format.md.
 """
 
-from rlrec.data.examples import BuildReport, Example, build_examples, select_targets
+from rlrec.data.examples import BuildReport, Example, build_examples, category_levels, select_targets
 from rlrec.data.loaders import DATA_LOADERS, DataFormatError, load_log
 from rlrec.data.prepare import PreparedData, load_split, prepare_data, sample_users, split_users
 from rlrec.data.prompt import TokenCounter
@@ -17,7 +17,7 @@ from rlrec.data.schema import Catalog, Interaction, InteractionLog, Item, UserPr
 
 __all__ = [
     "DATA_LOADERS", "DataFormatError", "load_log",
-    "Example", "BuildReport", "build_examples", "select_targets",
+    "Example", "BuildReport", "build_examples", "category_levels", "select_targets",
     "PreparedData", "prepare_data", "load_split", "sample_users", "split_users", "TokenCounter",
     "Catalog", "Interaction", "InteractionLog", "Item", "UserProfile",
 ]

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from rlrec.config import DataConfig
-from rlrec.data.examples import BuildReport, Example
+from rlrec.data.examples import BuildReport, Example, category_levels
 from rlrec.data.schema import InteractionLog
 
 HISTOGRAM_PNG = "history_length_hist.png"
@@ -68,8 +68,11 @@ def make_card(log: InteractionLog, cfg: DataConfig, splits: dict[str, list[Examp
             "items": len(log.catalog),
             "interactions": log.num_interactions,
             "category_depth": log.catalog.depth,
+            "category_levels": category_levels(cfg, log.catalog),  # shown in prompts and answers
             "catalog_hash": log.catalog.content_hash(),
+            "timed": log.timed,  # False: no timestamps, events ordered by seq / line order
             "skipped_rows": dict(log.skipped),
+            "duplicate_interactions": {"count": log.duplicates, "policy": cfg.duplicates},
             "reorder_fraction": reorder_fraction(log),
         },
         "targets": {
@@ -127,6 +130,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"(category depth {lg['category_depth']}, catalogue hash `{lg['catalog_hash']}`)",
         f"- loaded in {card['seconds']['load']:.2f} s, examples built in {card['seconds']['build']:.2f} s",
         f"- reorder fraction: {lg['reorder_fraction'] if lg['reorder_fraction'] is not None else 'n/a'}",
+        *_data_notes(card),
         "", "## Splits (user-disjoint)", "", "| split | examples | users | target bought/rated before |", "|---|---|---|---|",
     ]
     for name, s in card["splits"].items():
@@ -156,6 +160,27 @@ def card_markdown(card: dict[str, Any]) -> str:
                          f"{comp['fits_budget_compressed']:.1%} compressed")
     lines.append(f"- compression used in these prompts: {comp['used_in_prompts']}")
     return "\n".join(lines) + "\n"
+
+
+def _data_notes(card: dict[str, Any]) -> list[str]:
+    """Card lines for what the data lacks (timestamps, categories) and its duplicate rows."""
+    lg, notes = card["log"], []
+    duplicates = lg.get("duplicate_interactions", {"count": 0})
+    if duplicates["count"]:
+        notes.append(f"- duplicate interactions (same user, item, time, behaviour, rating, label, group): "
+                     f"{duplicates['count']:,}, {'dropped' if duplicates['policy'] == 'drop' else 'kept'} "
+                     f"(data.duplicates={duplicates['policy']})")
+    if not lg.get("timed", True):
+        notes.append("- **no timestamps**: events are ordered by `seq` (default: line order), each event is its own "
+                     "moment, prompts say the data has no time, and compressed histories group events by position "
+                     "(\"positions 1-10\") instead of age")
+    if lg["category_depth"] == 0:
+        notes.append("- **no categories**: prompts and answers carry item titles only (category levels 0); "
+                     "Category_L<n>_ACC, Distinct_Categories_per_User and Novel_Category_Rate are reported as n/a")
+    elif lg.get("category_levels", lg["category_depth"]) != lg["category_depth"]:
+        notes.append(f"- categories shown: L1..L{lg['category_levels']} of depth {lg['category_depth']} "
+                     "(data.category_levels)")
+    return notes
 
 
 def write_card(card: dict[str, Any], examples: Sequence[Example], out_dir: Path, history_len: int) -> None:

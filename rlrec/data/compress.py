@@ -13,6 +13,11 @@
 Lines are ordered by their most recent context (most recent first), so the prompt token budget can drop
 the oldest lines exactly as it drops the oldest uncompressed lines.
 
+Data without timestamps (``InteractionLog.timed`` False, ``time_unit_s=None`` here) has no age to partition
+by: the periods are then blocks of :data:`POSITION_BLOCK` positions counted back from the most recent event
+("positions 1-10", "positions 11-20"), and the prompt header says that the data has no time. With
+``levels=0`` (a catalogue without categories) items are listed by title only.
+
 :func:`compact_lines` (one ``category/path: title`` line per event, no aggregation) is a measuring
 baseline only: it separates the gain of dropping the ``Item title: …; Category L1: …`` labels from the
 gain of the aggregation itself (both are reported in the data card).
@@ -27,6 +32,13 @@ from dataclasses import dataclass
 from rlrec.data.schema import Catalog, Interaction
 
 DAY_S = 86400.0
+POSITION_BLOCK = 10  # events per period when the data has no timestamps
+
+
+def position_period(position: int) -> tuple[int, int, str]:
+    """(rank, block, label) of a 0-based position in a most-recent-first window of untimed events."""
+    block = position // POSITION_BLOCK
+    return 0, block, f"positions {block * POSITION_BLOCK + 1}-{(block + 1) * POSITION_BLOCK}"
 
 
 def period_of(age_s: float) -> tuple[int, int, str]:
@@ -55,16 +67,18 @@ class CompressedLine:
     item_ids: frozenset[str]
 
 
-def compress_window(window: Sequence[Interaction], catalog: Catalog, target_time: float, time_unit_s: float,
+def compress_window(window: Sequence[Interaction], catalog: Catalog, target_time: float, time_unit_s: float | None,
                     levels: int) -> list[CompressedLine]:
     """Compress a most-recent-first history window into lines (most recent first), per the module docstring.
 
-    ``target_time`` and event times are in the log's units; ``time_unit_s`` converts them to seconds.
+    ``target_time`` and event times are in the log's units; ``time_unit_s`` converts them to seconds (None: the
+    data has no timestamps, periods are position blocks).
     """
     # Step 1: (period, behaviour) keys; an item's contexts, kept in first-seen (recency) order.
     contexts: dict[str, dict[tuple[tuple[int, int, str], str], None]] = defaultdict(dict)
-    for event in window:
-        period = period_of((target_time - event.time) * time_unit_s)
+    for position, event in enumerate(window):
+        period = (position_period(position) if time_unit_s is None
+                  else period_of((target_time - event.time) * time_unit_s))
         contexts[event.item_id][(period, behavior_label(event))] = None
 
     # Step 2: reverse — items with the identical context signature share a line.
@@ -88,6 +102,8 @@ def compress_window(window: Sequence[Interaction], catalog: Catalog, target_time
 
 
 def _items_by_category(item_ids: Sequence[str], catalog: Catalog, levels: int) -> str:
+    if levels == 0:
+        return ", ".join(catalog[item_id].title for item_id in item_ids)
     groups: dict[str, list[str]] = defaultdict(list)
     for item_id in item_ids:
         item = catalog[item_id]
@@ -103,5 +119,5 @@ def compact_lines(window: Sequence[Interaction], catalog: Catalog, levels: int) 
         item = catalog[event.item_id]
         path = "/".join(c for c in item.categories[:levels] if c) or "uncategorised"
         rating = f" (rated {event.rating:g})" if event.rating is not None else ""
-        lines.append(f"{n}. {path}: {item.title}{rating}")
+        lines.append(f"{n}. {path + ': ' if levels else ''}{item.title}{rating}")
     return lines

@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from rlrec.config import DataConfig
 from rlrec.data.compress import compact_lines, compress_window
 from rlrec.data.prompt import FittedPrompt, fit_prompt, history_lines, render_prompt
-from rlrec.data.schema import Interaction, InteractionLog
+from rlrec.data.schema import Catalog, Interaction, InteractionLog
 
 
 @dataclass
@@ -64,6 +64,11 @@ class Example:
         values["prompt"] = prompt if isinstance(prompt, str) else "".join(m["content"] for m in prompt)
         values["target_categories"] = tuple(values["target_categories"])
         return cls(**values)
+
+
+def category_levels(cfg: DataConfig, catalog: Catalog) -> int:
+    """Category levels in prompts and answers: ``cfg.category_levels``, or the catalogue's depth when it is None."""
+    return catalog.depth if cfg.category_levels is None else cfg.category_levels
 
 
 @dataclass(frozen=True)
@@ -143,12 +148,12 @@ def build_example(log: InteractionLog, events: Sequence[Interaction], target: Ta
     event = events[target.index]
     past = events[: target.n_before]
     window = list(reversed(past[-cfg.history_len:])) if cfg.history_len > 0 else []
-    levels = cfg.category_levels
+    levels = category_levels(cfg, log.catalog)
     profile = log.profile_at(event.user_id, past).text()
     count_tokens = _memoised(count_tokens)  # the full prompts are counted for the report and by fit_prompt
 
     plain = history_lines(window, log.catalog, levels, show_behavior)
-    packed = compress_window(window, log.catalog, event.time, log.time_unit_s, levels)
+    packed = compress_window(window, log.catalog, event.time, log.time_unit_s if log.timed else None, levels)
     packed_text = [line.text for line in packed]
     # Measure the reduction on every example, whichever form the prompt uses.
     report.history_tokens.append(count_tokens("\n".join(plain)))
@@ -156,10 +161,11 @@ def build_example(log: InteractionLog, events: Sequence[Interaction], target: Ta
     report.history_tokens_compact.append(count_tokens("\n".join(compact_lines(window, log.catalog, levels))))
 
     def render_plain(k: int) -> str:
-        return render_prompt(cfg.query, profile, plain[:k], len(plain), levels)
+        return render_prompt(cfg.query, profile, plain[:k], len(plain), levels, timed=log.timed)
 
     def render_packed(k: int) -> str:
-        return render_prompt(cfg.query, profile, packed_text[:k], len(packed), levels, compressed=True)
+        return render_prompt(cfg.query, profile, packed_text[:k], len(packed), levels, compressed=True,
+                             timed=log.timed)
 
     report.prompt_tokens_full.append(count_tokens(render_plain(len(plain))))
     report.prompt_tokens_full_compressed.append(count_tokens(render_packed(len(packed))))

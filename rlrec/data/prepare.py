@@ -14,8 +14,8 @@ import numpy as np
 
 from rlrec.config import DataConfig, SplitConfig
 from rlrec.data.card import make_card, write_card
-from rlrec.data.examples import Example, build_examples
-from rlrec.data.loaders import load_log
+from rlrec.data.examples import BuildReport, Example, build_examples
+from rlrec.data.loaders import DataFormatError, load_log
 from rlrec.data.prompt import TokenCounter
 from rlrec.data.schema import InteractionLog
 
@@ -65,6 +65,25 @@ def load_split(path: str | Path) -> list[Example]:
         return [Example.from_record(json.loads(line)) for line in handle if line.strip()]
 
 
+def check_splits(splits: dict[str, list[Example]], cfg: DataConfig, report: BuildReport, n_users: int) -> None:
+    """Fail when no example was built, or a split with a positive ``data.split`` fraction is empty."""
+    total = sum(len(v) for v in splits.values())
+    reasons = "; ".join(f"{r}: {n:,}" for r, n in report.rejected_targets.most_common()) or "none rejected"
+    if total == 0:
+        raise DataFormatError(
+            f"data {cfg.name!r}: 0 examples from {n_users:,} users ({report.users_without_target:,} without an "
+            f"eligible target; rejected candidate targets: {reasons}). Fix: lower data.min_history "
+            f"(now {cfg.min_history}) or data.min_target_rating (now {cfg.min_target_rating}), or bring more "
+            "interactions per user.")
+    empty = [name for name in SPLITS if not splits[name] and getattr(cfg.split, name) > 0]
+    if empty:
+        sizes = ", ".join(f"{name} {len(splits[name])}" for name in SPLITS)
+        raise DataFormatError(
+            f"data {cfg.name!r}: split(s) {', '.join(empty)} got no example ({sizes}; {total} examples from "
+            f"{len({e.user_id for v in splits.values() for e in v})} users). Fix: more users with an eligible "
+            f"target (lower data.min_history, now {cfg.min_history}), or set data.split so each fraction gets a user.")
+
+
 def prepare_data(cfg: DataConfig, out_dir: Path, tokenizer=None) -> PreparedData:
     """Load ``cfg.name``, build examples, split users, write ``splits/{sft,rl,test}.jsonl`` and the data card.
 
@@ -86,6 +105,7 @@ def prepare_data(cfg: DataConfig, out_dir: Path, tokenizer=None) -> PreparedData
     assignment = split_users(list(by_user), cfg.split, cfg.seed)
     splits = {name: [e for user in assignment[name] for e in by_user[user]] for name in SPLITS}
     build_seconds = time.perf_counter() - start
+    check_splits(splits, cfg, report, len(users))
 
     for name, split_examples in splits.items():
         write_split(out_dir / "splits" / f"{name}.jsonl", split_examples)

@@ -63,16 +63,22 @@ def history_lines(window: Sequence[Interaction], catalog: Catalog, levels: int, 
 
 
 def render_prompt(query: str, profile_text: str, lines: Sequence[str], available: int, levels: int,
-                  compressed: bool = False) -> str:
-    """The full prompt text with the first ``len(lines)`` history lines; ``available`` = lines before truncation."""
+                  compressed: bool = False, timed: bool = True) -> str:
+    """The full prompt text with the first ``len(lines)`` history lines; ``available`` = lines before truncation.
+
+    ``timed=False`` (data without timestamps) says so in the header: the history is an order, not a timeline.
+    """
     what = "compressed behaviour groups" if compressed else "interactions"
     if len(lines) == available:
         header = f"Behavioral history ({available} most recent {what}, most recent first):"
     else:
         header = (f"Behavioral history ({len(lines)} most recent of {available} {what}, most recent first; "
                   "older ones omitted to fit the prompt budget):")
+    if not timed:
+        header += " the data has no timestamps, only the order of events."
     if compressed:
-        header += " each line is `time (behaviour), … | category: items`."
+        when = "time" if timed else "positions counted back from the most recent"
+        header += f" each line is `{when} (behaviour), … | {'category: ' if levels else ''}items`."
     body = "\n".join(lines) if lines else "(no earlier interactions)"
     return f"Query: {query.strip()} {answer_instruction(levels)}\n\nUser profile: {profile_text}\n\n{header}\n{body}"
 

@@ -27,8 +27,9 @@ class Item:
         return self.categories[level - 1] if 0 < level <= len(self.categories) else ""
 
     def text(self, levels: int | None = None) -> str:
-        """``Item title: …; Category L1: …; …`` — the one serialization used in prompts and answers."""
-        return format_answer(self.title, self.categories[:levels] if levels else self.categories)
+        """``Item title: …; Category L1: …; …`` — the one serialization used in prompts and answers (the first
+        ``levels`` categories; all of them when None)."""
+        return format_answer(self.title, self.categories if levels is None else self.categories[:levels])
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class Catalog:
         self._ids = list(self._items)
         self._index = {item_id: i for i, item_id in enumerate(self._ids)}
         self._hash: str | None = None
+        self._depth: int | None = None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -108,8 +110,10 @@ class Catalog:
 
     @property
     def depth(self) -> int:
-        """Deepest category level any item has."""
-        return max((len(i.categories) for i in self), default=0)
+        """Deepest category level any item has (0 when no item has a category)."""
+        if self._depth is None:
+            self._depth = max((len(i.categories) for i in self), default=0)
+        return self._depth
 
     def content_hash(self) -> str:
         """sha256 (16 hex chars) over ids, titles and categories, in catalogue order."""
@@ -137,6 +141,10 @@ class InteractionLog:
     description: str = ""
     # Seconds per unit of ``Interaction.time`` (1 for unix timestamps, 86400 when time counts days).
     time_unit_s: float = 1.0
+    # False: the data has no timestamps; ``Interaction.time`` is then each event's order index (its ``seq``, or its
+    # line), every event is its own moment, and prompts and the data card say that no time exists.
+    timed: bool = True
+    duplicates: int = 0  # identical interaction rows found by load_log (dropped or kept per data.duplicates)
     # Profile fields derived from behaviour (e.g. Instacart has no demographics). Called with the static
     # profile and the events strictly before a target, so nothing after the target leaks into its prompt.
     dynamic_profile: Callable[[UserProfile, Sequence[Interaction], Catalog], UserProfile] | None = None

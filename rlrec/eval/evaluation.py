@@ -29,7 +29,7 @@ from rlrec.answer import ParsedAnswer, parse_answer
 from rlrec.config import EvalConfig, ModelConfig
 from rlrec.eval.bootstrap import MetricValue, bootstrap_indices, mean_with_ci
 from rlrec.eval.generate import generate_completions
-from rlrec.eval.health import Recommendations, health_metrics
+from rlrec.eval.health import CATEGORY_METRICS, Recommendations, health_metrics
 from rlrec.eval.metrics import (
     CtcvrScorer,
     Grounder,
@@ -118,6 +118,8 @@ def compute_metrics(
         values[f"Category_L{level}_ACC"] = category_accuracy(parsed, [e.target_categories for e in ex], level)
 
     skipped: dict[str, str] = {}
+    if examples and depth == 0:
+        skipped["Category_L<n>_ACC"] = "no target has a category (data.category_levels 0 or a catalogue without any)"
     ks = sorted(set(config.hit_ks))
     top1: list[str | None] = [None] * len(texts)
     rows_extra: list[dict[str, Any]] = [{} for _ in texts]
@@ -168,6 +170,9 @@ def compute_metrics(
         metrics.update(health_metrics(recs, catalog.ids, popularity, config.head_fraction, indices, config.confidence))
         if popularity is None:
             skipped["Head_Item_Share"] = "no item popularity given"
+        if not (recs.category >= 0).any():
+            for name in CATEGORY_METRICS:
+                skipped[name] = "n/a: the catalogue has no categories"
     else:
         skipped["health metrics"] = NO_SIMULATOR if grounder is None else "no catalogue given"
 

@@ -17,6 +17,8 @@ Metrics (direction in :data:`rlrec.eval.results.METRICS`):
 * ``Popularity_Gini`` — Gini coefficient of recommendation counts over all catalogue items.
 * ``Head_Item_Share`` — share of recommendations that are head items (the most popular
   ``eval.head_fraction`` of the catalogue by logged interactions).
+
+A catalogue without categories leaves both category metrics undefined: they are n/a (NaN, n = 0), not 0.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ import numpy as np
 from rlrec.eval.bootstrap import MetricValue, mean_with_ci, statistic_with_ci
 from rlrec.eval.metrics import gini, head_items, per_example_mean
 
-__all__ = ["Recommendations", "health_metrics", "item_popularity"]
+__all__ = ["Recommendations", "health_metrics", "item_popularity", "CATEGORY_METRICS"]
+
+CATEGORY_METRICS = ("Distinct_Categories_per_User", "Novel_Category_Rate")  # n/a without categories
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,9 @@ def health_metrics(
         is_head = np.array([item_id in head for item_id in catalog_ids], dtype=np.float64)  # [I]
         share = np.where(answered, is_head[np.maximum(recs.item, 0)], np.nan)  # [M]
         out["Head_Item_Share"] = mean_with_ci(per_example_mean(share, recs.owner, n), indices, confidence)
+    if not (recs.category >= 0).any():  # no item has a category: "0 distinct categories" would be a false reading
+        for name in CATEGORY_METRICS:
+            out[name] = MetricValue(float("nan"), float("nan"), float("nan"), 0, confidence)
     return out
 
 

@@ -73,7 +73,7 @@ def test_errors_name_file_line_and_field(tmp_path, items, interactions, file, li
 def test_user_profile_errors_and_many_problems_at_once(tmp_path):
     with pytest.raises(DataFormatError, match=r"users.jsonl, line 1, field 'profile.tags'"):
         load(folder_with(tmp_path, users=[{"user_id": "u1", "profile": {"tags": ["a"]}}]))
-    bad = [{"user_id": "u", "item_id": "i1"} for _ in range(30)]
+    bad = [{"user_id": "u", "item_id": "i1", "time": "yesterday"} for _ in range(30)]
     with pytest.raises(DataFormatError, match=r"20 problem\(s\).*first 20"):
         load(folder_with(tmp_path / "many", interactions=bad))
 

@@ -112,7 +112,12 @@ def behaviour_profile(static: UserProfile, past: Sequence[Interaction], catalog:
     return UserProfile(static.user_id, fields)
 
 
-@DATA_LOADERS.register("instacart")
+def instacart_files(cfg: DataConfig) -> list[Path]:
+    """The two package files the loader reads (they key the data stage by content)."""
+    return [assets.package_dir(assets.INSTACART) / ORDERS_FILE, assets.package_dir(assets.GROCERY) / PRODUCTS_FILE]
+
+
+@DATA_LOADERS.register("instacart", files=instacart_files)
 def load_instacart(cfg: DataConfig) -> InteractionLog:
     """Instacart sample: 593 users, 150,000 order lines, 49,688 catalogue products (see the module docstring)."""
     orders = read_orders(assets.package_file(assets.INSTACART, ORDERS_FILE))

@@ -2,8 +2,11 @@
 ``users.jsonl`` (one JSON object per line; the format is specified in docs/data_format.md).
 
 Malformed lines raise :class:`DataFormatError` naming the file, line number and field, and saying the
-fix (up to 20 problems are listed at once). Interactions whose item_id is not in items.jsonl are
-skipped and counted in ``InteractionLog.skipped`` — not an error, since item dumps are often partial.
+fix (up to 20 problems are listed at once); so does a required file without a single record.
+Interactions whose item_id is not in items.jsonl are skipped and counted in ``InteractionLog.skipped``
+— not an error, since item dumps are often partial (``load_log`` fails past ``data.max_skipped_share``).
+``time`` is optional as a whole: without it on any line, events are ordered by ``seq`` (default: the line
+number) and the log is marked untimed (``InteractionLog.timed``).
 """
 
 from __future__ import annotations
@@ -44,22 +47,37 @@ class _Problems:
                                   "(format: docs/data_format.md):\n  " + "\n  ".join(self.messages))
 
 
-def _records(path: Path, problems: _Problems) -> Iterator[tuple[int, dict[str, Any]]]:
+def _records(path: Path, problems: _Problems, required: bool = True) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` per non-blank line; a ``required`` file without one is an error."""
+    records = 0
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
-            if not line.strip():
+            text = line.rstrip("\r\n")
+            if not text.strip():
                 continue
+            records += 1
             try:
-                record = json.loads(line)
+                record = json.loads(text)
             except json.JSONDecodeError as err:
-                problems.add(path, number, "<line>", f"not valid JSON ({err.msg} at column {err.colno})",
-                             "write exactly one JSON object per line")
+                problems.add(path, number, "<line>", _json_problem(err, text), "write exactly one JSON object per line")
                 continue
             if not isinstance(record, dict):
                 problems.add(path, number, "<line>", f"expected a JSON object, got {type(record).__name__}",
                              "write one object per line, e.g. {\"item_id\": \"42\", ...}")
                 continue
             yield number, record
+    if required and not records:
+        raise DataFormatError(f"{path} holds no records (the file is empty or blank); write one JSON object per "
+                              "line (format: docs/data_format.md)")
+
+
+def _json_problem(err: json.JSONDecodeError, text: str) -> str:
+    """The decoder's complaint with the column in the line itself (1-based), and "cut off" for a truncated line."""
+    column = err.pos + 1
+    if err.pos >= len(text.rstrip()):
+        return f"not valid JSON: the line ends after column {len(text)} in the middle of a value ({err.msg}); " \
+               "it looks cut off (truncated file or an unescaped newline)"
+    return f"not valid JSON ({err.msg} at column {column}: {text[max(0, err.pos - 20):err.pos + 20]!r})"
 
 
 def _id(record: dict, field: str, path: Path, line: int, problems: _Problems) -> str | None:
@@ -82,7 +100,10 @@ def _number(record: dict, field: str, path: Path, line: int, problems: _Problems
 
 
 def _time(record: dict, path: Path, line: int, problems: _Problems) -> float | None:
+    """Unix seconds of ``record["time"]``; None when the field is absent (or null) or malformed (a problem)."""
     value = record.get("time")
+    if value is None:
+        return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, str):
@@ -92,10 +113,11 @@ def _time(record: dict, path: Path, line: int, problems: _Problems) -> float | N
             pass
         else:
             return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
-    got = "missing" if "time" not in record else f"got {value!r}"
-    problems.add(path, line, "time", f"required timestamp is {got}",
-                 "give unix seconds (a number) or an ISO-8601 string such as \"2024-05-01T12:30:00\"")
+    problems.add(path, line, "time", f"expected a timestamp, got {value!r}", TIME_FIX)
     return None
+
+
+TIME_FIX = "give unix seconds (a number) or an ISO-8601 string such as \"2024-05-01T12:30:00\""
 
 
 def _mapping(record: dict, field: str, path: Path, line: int, problems: _Problems) -> dict:
@@ -133,13 +155,22 @@ def read_items(path: Path, problems: _Problems) -> list[Item]:
     return items
 
 
-def read_interactions(path: Path, catalog: Catalog, problems: _Problems, skipped: Counter) -> dict[str, list[Interaction]]:
-    histories: dict[str, list[Interaction]] = {}
+def read_interactions(path: Path, catalog: Catalog, problems: _Problems,
+                      skipped: Counter) -> tuple[dict[str, list[Interaction]], bool]:
+    """Per-user events and whether the file has timestamps (``time`` on every line, or on none: then an event's
+    ``time`` is its ``seq``, by default its line number, so line order is the order)."""
+    rows: list[dict[str, Any]] = []
+    untimed_lines: list[int] = []
     unknown_examples: list[str] = []
+    padded = _zero_padded_ids(catalog)
+    records = 0
     for line, rec in _records(path, problems):
+        records += 1
         user = _id(rec, "user_id", path, line, problems)
         item = _id(rec, "item_id", path, line, problems)
         moment = _time(rec, path, line, problems)
+        if rec.get("time") is None:
+            untimed_lines.append(line)
         rating = _number(rec, "rating", path, line, problems)
         label = _number(rec, "label", path, line, problems)
         behavior = rec.get("behavior", "purchase")
@@ -154,38 +185,67 @@ def read_interactions(path: Path, catalog: Catalog, problems: _Problems, skipped
             problems.add(path, line, "group", f"expected a string, integer or null, got {group!r}",
                          "give the basket/session id as a string")
         attributes = _mapping(rec, "attributes", path, line, problems)
-        if user is None or item is None or moment is None or problems.messages:
+        if user is None or item is None or problems.messages:
             continue
         if item not in catalog:
-            skipped[f"item_id not in {ITEMS}"] += 1
+            raw = rec.get("item_id")
+            if isinstance(raw, int) and str(raw) in padded:
+                skipped[f"integer item_id whose zero-padded form is in {ITEMS} (leading zeros lost: write ids as "
+                        "strings in both files)"] += 1
+            else:
+                skipped[f"item_id not in {ITEMS}"] += 1
             if len(unknown_examples) < 5:
                 unknown_examples.append(f"{item!r} (line {line})")
             continue
-        histories.setdefault(user, []).append(Interaction(
-            user_id=user, item_id=item, time=moment, seq=seq, behavior=behavior, rating=rating, label=label,
-            group=None if group is None else str(group), attributes=attributes))
+        rows.append(dict(user_id=user, item_id=item, time=moment, seq=seq, behavior=behavior, rating=rating,
+                         label=label, group=None if group is None else str(group), attributes=attributes))
     if unknown_examples:
         log.warning("%s: skipped %d interactions with an item_id missing from %s, e.g. %s", path,
-                    skipped[f"item_id not in {ITEMS}"], ITEMS, ", ".join(unknown_examples))
-    return histories
+                    sum(skipped.values()), ITEMS, ", ".join(unknown_examples))
+    timed = len(untimed_lines) < records
+    if timed and untimed_lines:  # a mix: an order between timed and untimed events would be invented
+        for line in untimed_lines[:MAX_ERRORS]:
+            problems.add(path, line, "time", "missing here but given on other lines",
+                         f"{TIME_FIX} on every line, or leave it out on every line (events are then ordered by "
+                         "'seq', by default the line number)")
+    histories: dict[str, list[Interaction]] = {}
+    for row in rows:
+        if not timed:
+            row["time"] = float(row["seq"])
+        histories.setdefault(row["user_id"], []).append(Interaction(**row))
+    return histories, timed
+
+
+def _zero_padded_ids(catalog: Catalog) -> set[str]:
+    """Catalogue ids with leading zeros, as integers would print them (``"0345391802"`` → ``"345391802"``)."""
+    return {item_id.lstrip("0") for item_id in catalog.ids if item_id[:1] == "0" and item_id.isdigit()}
 
 
 def read_users(path: Path, problems: _Problems) -> dict[str, UserProfile]:
     profiles: dict[str, UserProfile] = {}
-    for line, rec in _records(path, problems):
+    for line, rec in _records(path, problems, required=False):
         user = _id(rec, "user_id", path, line, problems)
         fields = _mapping(rec, "profile", path, line, problems)
+        fields = {k: v for k, v in fields.items() if v is not None}  # null = unknown: the field is left out
         bad = [k for k, v in fields.items() if not isinstance(v, (str, int, float)) or isinstance(v, bool)]
         if bad:
-            problems.add(path, line, f"profile.{bad[0]}", f"expected a string or number, got {fields[bad[0]]!r}",
-                         "flatten profile values to text, e.g. \"age\": \"25-34\"")
+            problems.add(path, line, f"profile.{bad[0]}", f"expected a string, number or null, got "
+                         f"{fields[bad[0]]!r}", "flatten profile values to text, e.g. \"age\": \"25-34\"")
             continue
         if user is not None:
             profiles[user] = UserProfile(user, {str(k): str(v) for k, v in fields.items()})
     return profiles
 
 
-@DATA_LOADERS.register("jsonl")
+def jsonl_files(cfg: DataConfig) -> list[Path]:
+    """The folder's data files (they key the data stage by content); none without a ``data.path``."""
+    if not cfg.path or cfg.path == "???":
+        return []
+    root = Path(cfg.path).expanduser()
+    return [root / ITEMS, root / INTERACTIONS] + ([root / USERS] if (root / USERS).is_file() else [])
+
+
+@DATA_LOADERS.register("jsonl", files=jsonl_files)
 def load_jsonl(cfg: DataConfig) -> InteractionLog:
     """Load ``cfg.path``/{items,interactions[,users]}.jsonl; times are unix seconds (or ISO strings)."""
     if not cfg.path or cfg.path == "???":
@@ -200,8 +260,8 @@ def load_jsonl(cfg: DataConfig) -> InteractionLog:
     skipped: Counter = Counter()
     catalog = Catalog(read_items(root / ITEMS, problems))
     problems.raise_if_any()
-    histories = read_interactions(root / INTERACTIONS, catalog, problems, skipped)
+    histories, timed = read_interactions(root / INTERACTIONS, catalog, problems, skipped)
     profiles = read_users(root / USERS, problems) if (root / USERS).is_file() else {}
     problems.raise_if_any()
     return InteractionLog(name=f"jsonl:{root.name}", catalog=catalog, histories=histories, profiles=profiles,
-                          skipped=skipped, description=f"jsonl folder {root}", time_unit_s=1.0)
+                          skipped=skipped, description=f"jsonl folder {root}", time_unit_s=1.0, timed=timed)

@@ -44,11 +44,19 @@ def movie_item(item_id: str, title: str, year: str, genres: str) -> Item:
     return Item(item_id, title, names[:2], attributes)
 
 
-@DATA_LOADERS.register("movielens100k")
+ML100K_FILES = ("ml-100k.inter", "ml-100k.item", "ml-100k.user")
+
+
+def movielens_files(cfg: DataConfig) -> list[Path]:
+    """The three atomic files the loader reads (they key the data stage by content)."""
+    return [assets.package_dir(assets.RECBOLE) / ML100K_DIR / name for name in ML100K_FILES]
+
+
+@DATA_LOADERS.register("movielens100k", files=movielens_files)
 def load_movielens100k(cfg: DataConfig) -> InteractionLog:
     """MovieLens-100k: 943 users, 1,682 movies, 100,000 ratings (see the module docstring)."""
     root = assets.package_dir(assets.RECBOLE) / ML100K_DIR
-    for name in ("ml-100k.inter", "ml-100k.item", "ml-100k.user"):
+    for name in ML100K_FILES:
         assets.package_file(assets.RECBOLE, f"{ML100K_DIR}/{name}")  # clear error if one is missing
     inter = read_atomic(root / "ml-100k.inter", ["user_id", "item_id", "rating", "timestamp"])
     items = read_atomic(root / "ml-100k.item", ["item_id", "movie_title", "release_year", "class"])
