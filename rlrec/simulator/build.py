@@ -22,7 +22,7 @@ from rlrec.simulator.artifact import FORMAT_VERSION, META_FILE
 from rlrec.simulator.card import write_card
 from rlrec.simulator.clusters import InterestClusters
 from rlrec.simulator.encoders import index_encoder, index_encoder_name, torch_threads
-from rlrec.simulator.evaluation import evaluate_holdout, reliability_plot
+from rlrec.simulator.evaluation import baseline_warnings, evaluate_holdout, margin_verdict, reliability_plot
 from rlrec.simulator.features import FeatureSpace
 from rlrec.simulator.feedback import CollectiveFeedback, aggregate, export_feedback, pairwise, postprocess
 from rlrec.simulator.grounding import ItemIndex, embedder_fingerprint
@@ -117,9 +117,10 @@ def _build(config: SimulatorConfig, log: InteractionLog, out_dir: Path, embedder
     scorer = Scorer(result.model, features, users, hist, features.profile_index([log.profile(u) for u in users]))
     metrics, curves = evaluate_holdout(scorer, log, labelled, train, holdout, config)
     sim_auc, pop_auc = metrics["simulator"]["ctcvr"]["auc"], metrics["popularity"]["ctcvr"]["auc"]
-    metrics["beats_popularity_ctcvr_auc"] = bool(sim_auc > pop_auc)
-    if not sim_auc > pop_auc:
-        logger.warning("the simulator does NOT beat popularity on CTCVR AUC (%.4f vs %.4f)", sim_auc, pop_auc)
+    # "beats" = the margin's CI excludes 0 (a point estimate 0.001 above is no win)
+    metrics["beats_popularity_ctcvr_auc"] = margin_verdict(metrics["margins"]["ctcvr_auc_vs_popularity"]) == "beats"
+    for warning in baseline_warnings(metrics):
+        logger.warning("WARNING (%s simulator): %s", log.name, warning)
     reliability_plot(curves, config.ece_bins, out_dir / "reliability.png",
                      f"{log.name}: hold-out reliability ({metrics['holdout']['impressions']:,} impressions)")
     lap("evaluate")
@@ -169,6 +170,7 @@ def _build(config: SimulatorConfig, log: InteractionLog, out_dir: Path, embedder
         "embedder_fingerprint": embedder_fingerprint(embedder),
         "labeler": labelled.labeler,
         "label_semantics": labelled.semantics,
+        "label_warnings": labelled.warnings,
         "config": dataclasses.asdict(config),
         "model": {"num_users": features.num_users, "num_items": features.num_items,
                   "category_sizes": features.category_sizes, "profile_sizes": features.profile_sizes,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from rlrec.simulator.evaluation import BASELINES, baseline_warnings, margin_verdict
 from rlrec.simulator.feedback import FeedbackPair, FeedbackPoint
 
 __all__ = ["write_card"]
@@ -31,7 +32,7 @@ def write_card(out_dir: Path, meta: dict, points: Sequence[FeedbackPoint], pairs
     cfg, metrics, counts, fb = meta["config"], meta["metrics"], meta["counts"], meta["feedback"]
     margin = metrics["margins"]["ctcvr_auc_vs_popularity"]
     knn_margin = metrics["margins"]["ctcvr_auc_vs_item_knn"]
-    beats = metrics["beats_popularity_ctcvr_auc"]
+    warnings = [*baseline_warnings(metrics), *meta.get("label_warnings", [])]
     norm = meta["normalization"]
     ho = metrics["holdout"]
     lines = [
@@ -47,9 +48,10 @@ def write_card(out_dir: Path, meta: dict, points: Sequence[FeedbackPoint], pairs
         f"{_f(metrics['popularity']['ctcvr']['auc'])} (margin **{margin['margin']:+.4f}**, 95% user-bootstrap CI "
         f"[{_f(margin['ci95_low'])}, {_f(margin['ci95_high'])}]) and item-kNN {_f(metrics['item_knn']['ctcvr']['auc'])} "
         f"(margin {knn_margin['margin']:+.4f}, CI [{_f(knn_margin['ci95_low'])}, {_f(knn_margin['ci95_high'])}]). "
-        + ("The simulator beats the popularity baseline." if beats else
-           "**WARNING: the simulator does NOT beat the popularity baseline on CTCVR AUC.**"),
+        + _verdict_line(metrics["margins"]),
         "",
+        *[line for w in warnings for line in (f"> **WARNING: {w}**", ">")][:-1],
+        *([""] if warnings else []),
         "## Labels",
         "",
         f"Labeler `{meta['labeler']}`. {meta['label_semantics']}",
@@ -144,6 +146,14 @@ def write_card(out_dir: Path, meta: dict, points: Sequence[FeedbackPoint], pairs
     path = Path(out_dir) / "simulator_card.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
+
+
+def _verdict_line(margins: dict) -> str:
+    """One sentence per baseline; "beats" only where the margin's 95% CI excludes 0."""
+    words = {"beats": "beats {} (the CI excludes 0)", "beaten": "is BEATEN by {} (the CI lies below 0)",
+             "tie": "does not beat {} (the CI spans 0)", "no_ci": "has no CI against {} (simulator.bootstrap=0)"}
+    parts = [words[margin_verdict(margins[f"ctcvr_auc_vs_{key}"])].format(name) for key, name in BASELINES.items()]
+    return f"The simulator {' and '.join(parts)}."
 
 
 def _pool_line(meta: dict) -> str:

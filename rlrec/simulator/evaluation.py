@@ -9,6 +9,9 @@ Baselines, fitted on the same training impressions in the same run:
   score of (context, item) is the summed similarity of the item to the context's last ``L`` items,
   Platt-scaled on log1p(score) separately for CTR and CTCVR labels.
 
+The simulator *beats* a baseline only when the user-bootstrap 95% CI of its CTCVR AUC margin lies above 0
+(:func:`margin_verdict`); :func:`baseline_warnings` words what the card and the build log say otherwise.
+
 Dims: ``N`` impressions, ``C`` contexts, ``L`` history length, ``I`` catalogue rows.
 """
 
@@ -25,6 +28,7 @@ from sklearn.metrics import roc_auc_score
 __all__ = [
     "auc", "log_loss", "ece", "reliability_curve", "bootstrap_auc_margin", "PlattScaler",
     "PopularityBaseline", "ItemKNNBaseline", "binary_metrics", "reliability_plot", "evaluate_holdout",
+    "BASELINES", "margin_verdict", "baseline_warnings",
 ]
 
 EPS = 1e-7
@@ -84,6 +88,53 @@ def bootstrap_auc_margin(y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray, groups
         diffs.append(auc(y[idx], p_a[idx]) - auc(y[idx], p_b[idx]))
     lo, hi = np.nanpercentile(diffs, [100 * (1 - level) / 2, 100 * (1 + level) / 2])
     return point, float(lo), float(hi)
+
+
+BASELINES = {"popularity": "popularity", "item_knn": "item-kNN"}  # metrics key → name in the card and log
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and bool(np.isfinite(x))
+
+
+def margin_verdict(margin: dict) -> str:
+    """``"beats"`` when the CI of ``margin`` (``{"margin", "ci95_low", "ci95_high"}``, AUC(simulator) −
+    AUC(baseline)) lies above 0, ``"beaten"`` when below, ``"tie"`` when it spans 0, ``"no_ci"`` without a CI
+    (``simulator.bootstrap=0``, or a class missing in every resample)."""
+    lo, hi = margin.get("ci95_low"), margin.get("ci95_high")
+    if not (_finite(lo) and _finite(hi)):
+        return "no_ci"
+    return "beats" if lo > 0 else "beaten" if hi < 0 else "tie"
+
+
+def baseline_warnings(metrics: dict) -> list[str]:
+    """One warning per baseline the simulator does not beat on CTCVR AUC (``metrics`` as from
+    :func:`evaluate_holdout`), saying what it means for rewards built on the simulator."""
+    out = []
+    sim = metrics["simulator"]["ctcvr"]["auc"]
+    for key, name in BASELINES.items():
+        margin = metrics["margins"][f"ctcvr_auc_vs_{key}"]
+        base = metrics[key]["ctcvr"]["auc"]
+        verdict = margin_verdict(margin)
+        numbers = (f"CTCVR AUC {_num(sim)} vs {name} {_num(base)}, margin {_num(margin['margin'], '+.4f')}, "
+                   f"95% CI [{_num(margin.get('ci95_low'))}, {_num(margin.get('ci95_high'))}]")
+        if verdict == "beaten":
+            out.append(f"the {name} baseline BEATS the simulator ({numbers}): rewards built on this simulator rank "
+                       f"items worse than {name} does and are close to noise. Do not train on them as they are: add "
+                       "data, train longer (simulator.epochs), or check the labels (simulator.labels and its "
+                       "thresholds), then rebuild (simulator.rebuild=true).")
+        elif verdict == "tie":
+            out.append(f"the simulator does not beat the {name} baseline ({numbers}; the CI spans 0): its rewards "
+                       f"carry no measurable signal beyond {name}. Add data or train longer (simulator.epochs), "
+                       "then rebuild (simulator.rebuild=true).")
+        elif verdict == "no_ci" and not (_finite(margin["margin"]) and margin["margin"] > 0):
+            out.append(f"the simulator does not beat the {name} baseline ({numbers}) and there is no CI "
+                       "(simulator.bootstrap=0 or too few hold-out users).")
+    return out
+
+
+def _num(x: float | None, spec: str = ".4f") -> str:
+    return format(x, spec) if _finite(x) else "n/a"
 
 
 class PlattScaler:

@@ -5,7 +5,12 @@ depends on the dataset and is chosen by a labeler in :data:`LABELERS` (documente
 
 * ``basket_repurchase`` (Instacart): click = the product is in the order; conversion = the user buys it
   again within the next ``H`` orders (a post-click outcome, like a purchase after a click).
-* ``rating_threshold`` (MovieLens): click = the movie was rated; conversion = rating >= threshold.
+* ``rating_threshold`` (MovieLens, any rated log): click = the item was rated; conversion = rating >=
+  threshold (``conversion_min_rating``; null = :data:`LIKED_SHARE` of the log's top rating, 4 on a 1–5 scale,
+  8 on a 1–10 scale).
+
+:func:`label_log` warns (log and card) when more than :data:`MAX_CONVERSION_SHARE` of the clicks are
+conversions: CTCVR then barely differs from CTR and a threshold is probably on the wrong scale.
 
 A *context* is the user's state at one point in time (an order, or one rating event): the user and the
 last ``L`` interactions strictly before it. Impressions (positives and sampled negatives) hang off contexts.
@@ -18,6 +23,7 @@ click. Orders whose conversion window runs past the end of the log are history o
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,10 +34,15 @@ from rlrec.config import SimulatorConfig
 from rlrec.data.schema import Interaction, InteractionLog
 from rlrec.registry import Registry
 
-__all__ = ["LABELERS", "LabelledLog", "Impressions", "label_log", "resolve_labeler", "sample_negatives", "PAD"]
+__all__ = ["LABELERS", "LabelledLog", "Impressions", "label_log", "resolve_labeler", "sample_negatives",
+           "conversion_threshold", "PAD", "LIKED_SHARE", "MAX_CONVERSION_SHARE"]
+
+logger = logging.getLogger(__name__)
 
 PAD = -1  # padding in history matrices of catalogue rows
 TRAIN, HOLDOUT = 0, 1
+LIKED_SHARE = 0.8  # default conversion threshold = this share of the top rating (4 of 5, 8 of 10)
+MAX_CONVERSION_SHARE = 0.95  # above this share of clicks converting, labels and card warn
 
 
 @dataclass
@@ -50,6 +61,7 @@ class LabelledLog:
     labeler: str
     semantics: str  # one paragraph for the card
     counts: Counter = field(default_factory=Counter)  # what was labelled, held out or left unlabelled (and why)
+    warnings: list[str] = field(default_factory=list)  # for the log and the card (e.g. nearly every click converts)
 
     def positives(self, split: int) -> np.ndarray:
         """Indices of the positives in ``split`` (TRAIN / HOLDOUT), ``[P_split]``."""
@@ -176,7 +188,7 @@ def label_baskets(log: InteractionLog, config: SimulatorConfig) -> LabelledLog:
 def label_ratings(log: InteractionLog, config: SimulatorConfig) -> LabelledLog:
     """Rating data: one context per rating event; events without a rating are history only (counted)."""
     b = _Builder(log, config.history_len)
-    threshold = config.conversion_min_rating
+    threshold, how = conversion_threshold(log, config.conversion_min_rating)
     for user in log.users:
         events = [e for e in log.histories[user] if e.item_id in b.row]
         rated = [i for i, e in enumerate(events) if e.rating is not None]
@@ -189,10 +201,26 @@ def label_ratings(log: InteractionLog, config: SimulatorConfig) -> LabelledLog:
             b.add_context(user, rows[:i], split, {rows[i]: float(events[i].rating >= threshold)})
     b.counts["users"] = len(log.users)
     semantics = (
-        f"One impression context per rating event. click = the user rated the movie (watched it); conversion = "
-        f"the rating is >= {threshold:g} (liked it)."
+        f"One impression context per rating event. click = the user rated the item (interacted with it); "
+        f"conversion = the rating is >= {threshold:g} (liked it; {how})."
     )
     return b.build("rating_threshold", semantics)
+
+
+def conversion_threshold(log: InteractionLog, configured: float | None) -> tuple[float, str]:
+    """(threshold, how it was chosen): ``configured`` (``simulator.conversion_min_rating``) when set, else
+    :data:`LIKED_SHARE` × the log's highest rating (4.0 on MovieLens' 1–5 stars, 8.0 on a 1–10 scale)."""
+    ratings = [e.rating for events in log.histories.values() for e in events if e.rating is not None]
+    scale = f"ratings {min(ratings):g}–{max(ratings):g} in this log" if ratings else "no ratings in this log"
+    if configured is not None:
+        return float(configured), f"simulator.conversion_min_rating; {scale}"
+    top = max(ratings) if ratings else 0.0
+    if top <= 0:
+        raise ValueError(
+            f"simulator: cannot derive a conversion threshold for dataset {log.name!r} ({scale}): set "
+            "simulator.conversion_min_rating to the rating from which an interaction counts as liked"
+        )
+    return LIKED_SHARE * top, f"{LIKED_SHARE:g} × the top rating; {scale}; set simulator.conversion_min_rating to change it"
 
 
 def resolve_labeler(log: InteractionLog, name: str) -> str:
@@ -212,6 +240,17 @@ def label_log(log: InteractionLog, config: SimulatorConfig) -> LabelledLog:
     """Contexts, positives and labels for ``log`` by the configured labeler (``simulator.labels``)."""
     name = resolve_labeler(log, config.labels)
     labelled = LABELERS.get(name)(log, config)
+    share = float(labelled.pos_conv.mean()) if len(labelled.pos_conv) else 0.0
+    labelled.counts["conversions"] = int(labelled.pos_conv.sum())
+    if share > MAX_CONVERSION_SHARE:
+        fix = ("raise simulator.conversion_min_rating (is it on this log's rating scale?)" if name == "rating_threshold"
+               else "lower simulator.conversion_horizon")
+        labelled.warnings.append(
+            f"{share:.1%} of the labelled clicks are conversions (> {MAX_CONVERSION_SHARE:.0%}) with labeler {name}: "
+            f"CTCVR then barely differs from CTR, so the simulator's conversion signal is close to nothing; {fix}"
+        )
+    for warning in labelled.warnings:
+        logger.warning("simulator labels: %s", warning)
     if not len(labelled.positives(TRAIN)):
         raise ValueError(
             f"simulator labels ({name}) left no training interactions in dataset {log.name!r} "

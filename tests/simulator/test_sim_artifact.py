@@ -150,3 +150,37 @@ def test_history_rows_truncate_reverse_and_pad(built):
     assert rows[3].tolist() == [-1] * 8 + [5, 40]  # unknown item → row I = 40
     chrono = scorer.history_rows([long], most_recent_first=False)
     assert chrono[0].tolist() == list(range(2, 12))
+
+
+def test_card_says_beats_only_with_the_ci_and_warns_when_a_baseline_wins(built, tmp_path):
+    """Issue 14 finding 15: the card said "beats the popularity baseline" with the CI spanning 0, and said
+    nothing when item-kNN was better."""
+    from rlrec.simulator.card import write_card
+
+    _, _, out = built
+    meta = json.loads((out / "simulator.json").read_text())
+    m = meta["metrics"]
+    m["simulator"]["ctcvr"]["auc"], m["popularity"]["ctcvr"]["auc"], m["item_knn"]["ctcvr"]["auc"] = 0.520, 0.519, 0.543
+    m["margins"]["ctcvr_auc_vs_popularity"] = {"margin": 0.001, "ci95_low": -0.012, "ci95_high": 0.012}
+    m["margins"]["ctcvr_auc_vs_item_knn"] = {"margin": -0.023, "ci95_low": -0.04, "ci95_high": -0.005}
+    meta["label_warnings"] = ["99.0% of the labelled clicks are conversions (> 95%)"]
+    card = write_card(tmp_path, meta, [], []).read_text()
+    assert "**WARNING: 99.0% of the labelled clicks are conversions" in card
+    assert "beats popularity" not in card and "beats the popularity" not in card
+    assert "does not beat popularity (the CI spans 0)" in card and "is BEATEN by item-kNN" in card
+    assert "**WARNING: the item-kNN baseline BEATS the simulator" in card
+    assert "**WARNING: the simulator does not beat the popularity baseline" in card
+    healthy = (out / "simulator_card.md").read_text()  # the real build: a personalised model wins here
+    assert "The simulator beats popularity (the CI excludes 0)" in healthy
+
+
+def test_build_logs_a_warning_when_the_baselines_beat_an_untrained_simulator(tmp_path, caplog):
+    """An untrained simulator is no better than item-kNN: the build log and the card say so."""
+    import logging
+
+    config = dataclasses.replace(CONFIG, epochs=1, learning_rate=1e-9, cache_dir=str(tmp_path / "cache"))
+    with caplog.at_level(logging.WARNING, logger="rlrec.simulator.build"):
+        out = build_simulator(config, synthetic_log(), tmp_path / "sim", FakeEmbedder(), "fake", show_progress=False)
+    logged = [r.getMessage() for r in caplog.records if r.name == "rlrec.simulator.build"]
+    assert any("BEATS the simulator" in text or "does not beat" in text for text in logged), logged
+    assert "**WARNING:" in (out / "simulator_card.md").read_text()

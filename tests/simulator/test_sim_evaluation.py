@@ -11,9 +11,11 @@ from rlrec.simulator.evaluation import (
     ItemKNNBaseline,
     PopularityBaseline,
     auc,
+    baseline_warnings,
     bootstrap_auc_margin,
     ece,
     log_loss,
+    margin_verdict,
     reliability_curve,
 )
 
@@ -71,3 +73,30 @@ def test_popularity_baseline_ranks_by_training_counts():
     p_ctr, p_ctcvr = pop.predict(np.array([0, 1, 2]))
     assert p_ctr[0] > p_ctr[1] == pytest.approx(p_ctr[2])
     assert np.all((p_ctcvr > 0) & (p_ctcvr < 1)) and p_ctcvr[0] > p_ctcvr[1]
+
+
+def _metrics(sim, pop, pop_ci, knn, knn_ci):
+    return {"simulator": {"ctcvr": {"auc": sim}}, "popularity": {"ctcvr": {"auc": pop}},
+            "item_knn": {"ctcvr": {"auc": knn}},
+            "margins": {"ctcvr_auc_vs_popularity": {"margin": sim - pop, "ci95_low": pop_ci[0], "ci95_high": pop_ci[1]},
+                        "ctcvr_auc_vs_item_knn": {"margin": sim - knn, "ci95_low": knn_ci[0], "ci95_high": knn_ci[1]}}}
+
+
+def test_beats_only_when_the_ci_excludes_zero():
+    assert margin_verdict({"margin": 0.05, "ci95_low": 0.01, "ci95_high": 0.09}) == "beats"
+    assert margin_verdict({"margin": 0.001, "ci95_low": -0.012, "ci95_high": 0.012}) == "tie"
+    assert margin_verdict({"margin": -0.023, "ci95_low": -0.04, "ci95_high": -0.005}) == "beaten"
+    assert margin_verdict({"margin": 0.2, "ci95_low": float("nan"), "ci95_high": float("nan")}) == "no_ci"
+    assert margin_verdict({"margin": 0.2, "ci95_low": None, "ci95_high": None}) == "no_ci"  # NaN after JSON
+
+
+def test_a_baseline_that_beats_or_ties_the_simulator_is_warned_about():
+    """Issue 14 finding 15, the unseen dataset: 0.520 vs popularity 0.519 with CI [-0.012, 0.012], and
+    item-kNN 0.629 above the simulator's 0.606."""
+    warnings = baseline_warnings(_metrics(0.520, 0.519, (-0.012, 0.012), 0.606 + 0.023, (-0.04, -0.005)))
+    assert len(warnings) == 2
+    tie, beaten = warnings
+    assert "does not beat the popularity baseline" in tie and "CI spans 0" in tie
+    assert "item-kNN baseline BEATS the simulator" in beaten and "noise" in beaten
+    assert "simulator.rebuild=true" in beaten
+    assert baseline_warnings(_metrics(0.7, 0.6, (0.05, 0.15), 0.65, (0.01, 0.09))) == []

@@ -7,8 +7,18 @@ import pytest
 from sim_toys import basket_log, rating_log
 
 from rlrec.config import SimulatorConfig
+from rlrec.data.schema import Interaction, InteractionLog
 from rlrec.registry import RegistryError
-from rlrec.simulator.labels import HOLDOUT, PAD, TRAIN, label_baskets, label_log, resolve_labeler, sample_negatives
+from rlrec.simulator.labels import (
+    HOLDOUT,
+    PAD,
+    TRAIN,
+    conversion_threshold,
+    label_baskets,
+    label_log,
+    resolve_labeler,
+    sample_negatives,
+)
 
 
 def _positives(labelled, ids):
@@ -90,3 +100,41 @@ def test_negatives_that_cannot_avoid_positives_are_dropped_and_counted():
     ctx, item, dropped = sample_negatives(np.array([0]), np.array([0]), np.array([1.0, 0.0]), 3,
                                           np.random.default_rng(0), max_rounds=2)
     assert len(ctx) == 0 and dropped == 3
+
+
+def _ten_point_log() -> InteractionLog:
+    """One user rating A..D 4, 6, 8, 10 on a 1-10 scale (most logged ratings of such data sets are >= 4)."""
+    base = rating_log()
+    events = [Interaction("u2", item, float(t), t, behavior="rating", rating=r)
+              for t, (item, r) in enumerate([("A", 4.0), ("B", 6.0), ("C", 8.0), ("D", 10.0)])]
+    return InteractionLog("unseen_ratings", base.catalog, {"u2": events}, profiles=base.profiles)
+
+
+def test_default_conversion_threshold_follows_the_rating_scale():
+    assert conversion_threshold(rating_log(), None)[0] == 4.0  # 1-5 stars: 4, as MovieLens always had
+    threshold, how = conversion_threshold(_ten_point_log(), None)
+    assert threshold == 8.0 and "4–10" in how and "simulator.conversion_min_rating" in how
+    assert conversion_threshold(_ten_point_log(), 6.5)[0] == 6.5
+    labelled = label_log(_ten_point_log(), SimulatorConfig(labels="rating_threshold", holdout_fraction=0.25))
+    assert labelled.pos_conv.tolist() == [0.0, 0.0, 1.0, 1.0] and labelled.warnings == []
+
+
+def test_nearly_all_clicks_converting_is_warned(caplog):
+    """Issue 14 finding 15: conversion_min_rating=4 on a 1-10 scale made 99% of clicks conversions silently."""
+    config = SimulatorConfig(labels="rating_threshold", holdout_fraction=0.25, conversion_min_rating=4.0)
+    with caplog.at_level("WARNING", logger="rlrec.simulator.labels"):
+        labelled = label_log(_ten_point_log(), config)
+    assert labelled.pos_conv.tolist() == [1.0, 1.0, 1.0, 1.0] and labelled.counts["conversions"] == 4
+    (warning,) = labelled.warnings
+    assert "100.0% of the labelled clicks are conversions" in warning and "conversion_min_rating" in warning
+    assert warning in caplog.text
+
+
+def test_label_wording_is_dataset_neutral():
+    semantics = label_log(rating_log(), SimulatorConfig(labels="rating_threshold")).semantics
+    assert "movie" not in semantics and "rated the item" in semantics and ">= 4" in semantics
+
+
+def test_conversion_min_rating_must_be_finite():
+    with pytest.raises(ValueError, match="conversion_min_rating"):
+        SimulatorConfig(conversion_min_rating=float("nan"))
