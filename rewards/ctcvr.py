@@ -24,7 +24,9 @@ class CTCVR(Reward):
     simulator's ESMM (pCTR × pCVR) with the user in the state the prompt showed (``history_item_ids``),
     normalised with the simulator's fixed min-max statistics (``per_batch: true``: over the batch).
     ``min_similarity``: answers grounded below this cosine (nothing in the catalogue resembles them) get
-    ``ungrounded_value`` instead of the CTCVR of an arbitrary item. Unparseable (no item title): None.
+    ``ungrounded_value`` instead of the CTCVR of an arbitrary item. Unparseable (no item title): None. Lone
+    surrogate characters are replaced before encoding (:func:`rlrec.semantic.encodable_texts`) and the texts so
+    changed counted in ``reward/<name>/sanitized_texts``.
     """
 
     columns = ("user_id", "history_item_ids")
@@ -44,9 +46,12 @@ class CTCVR(Reward):
         self.grounder = make_grounder(resources, self.simulator)
         self._how: list[np.ndarray] = []
         self._sims: list[np.ndarray] = []
+        self._sanitized = 0  # answer texts sent to the encoder with lone surrogates replaced
 
     def score(self, prompts: list[Any], parsed: list[ParsedAnswer], columns: dict[str, list[Any]]) -> Sequence[float | None]:
+        before = self.grounder.cache.sanitized
         item_ids, sims, how = self.grounder.ground_top1([p.item_text() for p in parsed])  # [N], [N], [N]
+        self._sanitized += self.grounder.cache.sanitized - before
         self._how.append(how)
         self._sims.append(sims)
         histories = [list(h or []) for h in columns["history_item_ids"]] if self.params.condition_on_prompt else None
@@ -59,11 +64,13 @@ class CTCVR(Reward):
         return out
 
     def extra_stats(self) -> dict[str, float]:
-        """Grounding shortcut rates and the mean grounding cosine since the last read."""
+        """Grounding shortcut rates, the mean grounding cosine and ``sanitized_texts`` since the last read."""
         how = np.concatenate(self._how) if self._how else np.zeros(0, dtype=np.int64)
         sims = np.concatenate(self._sims) if self._sims else np.zeros(0)
-        self._how, self._sims = [], []
+        sanitized = self._sanitized
+        self._how, self._sims, self._sanitized = [], [], 0
         out = grounding_rates(how)
         if len(sims):
             out["grounding_similarity"] = float(sims.mean())
+            out["sanitized_texts"] = float(sanitized)
         return out

@@ -32,7 +32,8 @@ class SemanticCosine(Reward):
     Both sides go through the embedder's shared :class:`rewards.EmbeddingCache`, so a target is encoded
     once however many generations it has and a repeated answer is never encoded twice; the misses of a call
     are deduplicated and encoded in one batch. Unparseable (no answer text at all): None — there is nothing
-    to embed.
+    to embed. Lone surrogate characters are replaced before encoding (:func:`rlrec.semantic.encodable_texts`)
+    and the texts so changed counted in ``reward/<name>/sanitized_texts``.
     """
 
     columns = ("target_text",)
@@ -55,6 +56,7 @@ class SemanticCosine(Reward):
         p = self.params
         self.cache = resources.embeddings(p.embedder, p.precision, max_items=p.cache_size, batch_size=p.batch_size)
         self._lookups = np.zeros((2, 2), dtype=np.int64)  # [side: answer, target][hit: no, yes]
+        self._sanitized = 0  # texts this reward sent to the encoder with lone surrogates replaced
         if p.warm_catalog:
             self.warm_catalog()
 
@@ -69,7 +71,10 @@ class SemanticCosine(Reward):
             self._lookups[1] += np.bincount(hit[n:].astype(np.int64), minlength=2)
             return vectors
 
-        return semantic_cosine(embed, parsed, [str(t) for t in columns["target_text"]]).tolist()
+        before = self.cache.sanitized
+        values = semantic_cosine(embed, parsed, [str(t) for t in columns["target_text"]]).tolist()
+        self._sanitized += self.cache.sanitized - before
+        return values
 
     def warm_catalog(self) -> None:
         """Put every catalogue item's ``Item.text()`` in the cache, from the item matrix the simulator caches on
@@ -90,9 +95,10 @@ class SemanticCosine(Reward):
         return self.cache.warm(list(texts))
 
     def extra_stats(self) -> dict[str, float]:
-        """``cache_hit_rate`` (answers and targets), ``answer_cache_hit_rate``, ``target_cache_hit_rate``."""
-        lookups = self._lookups
-        self._lookups = np.zeros_like(lookups)
+        """``cache_hit_rate`` (answers and targets), ``answer_cache_hit_rate``, ``target_cache_hit_rate``,
+        ``sanitized_texts``."""
+        lookups, sanitized = self._lookups, self._sanitized
+        self._lookups, self._sanitized = np.zeros_like(lookups), 0
         if not lookups.sum():
             return {}
 
@@ -103,4 +109,5 @@ class SemanticCosine(Reward):
             "cache_hit_rate": rate(lookups.sum(axis=0)),
             "answer_cache_hit_rate": rate(lookups[0]),
             "target_cache_hit_rate": rate(lookups[1]),
+            "sanitized_texts": float(sanitized),
         }

@@ -9,13 +9,31 @@ Pure numpy (no model imports): the caller passes the embedding function.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from rlrec.answer import ParsedAnswer
 
-__all__ = ["semantic_cosine", "semantic_cosine_text", "rowwise_cosine"]
+__all__ = ["semantic_cosine", "semantic_cosine_text", "rowwise_cosine", "encodable_texts"]
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable_texts(texts: Sequence[str]) -> tuple[list[str], int]:
+    """``texts`` as an embedder's tokenizer accepts them, and how many had to be changed.
+
+    A lone surrogate (U+D800–U+DFFF: half of a UTF-16 pair, e.g. from text decoded with ``surrogateescape`` or cut
+    mid-pair) cannot be encoded as UTF-8, and the tokenizer raises ``TypeError: TextEncodeInput must be …``.
+    Each is replaced by U+FFFD (the replacement character) so the rest of the text still embeds.
+    """
+    out, changed = [], 0
+    for text in texts:
+        clean = _LONE_SURROGATE.sub("\ufffd", text)
+        changed += clean != text
+        out.append(clean)
+    return out, changed
 
 
 def semantic_cosine_text(parsed: ParsedAnswer) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rlrec.assets import embedder_autocast
+from rlrec.semantic import encodable_texts
 
 
 class EmbeddingCache:
@@ -38,6 +39,7 @@ class EmbeddingCache:
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self.encoded = 0  # strings encoded since creation
+        self.sanitized = 0  # of those, strings with lone surrogates replaced before encoding (encodable_texts)
 
     def __len__(self) -> int:
         return len(self._vectors)
@@ -105,9 +107,11 @@ class EmbeddingCache:
             self._vectors.popitem(last=False)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
+        clean, sanitized = encodable_texts(texts)  # the cache keys stay the texts as given
+        self.sanitized += sanitized
         with embedder_autocast(self.encoder, self.precision, "embedding precision"):
             vectors = self.encoder.encode(
-                texts, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
+                clean, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
                 show_progress_bar=False,
             )
         self.encoded += len(texts)

@@ -21,7 +21,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from rlrec.answer import ParsedAnswer
-from rlrec.semantic import rowwise_cosine, semantic_cosine, semantic_cosine_text
+from rlrec.semantic import encodable_texts, rowwise_cosine, semantic_cosine, semantic_cosine_text
 
 __all__ = [
     "Grounder",
@@ -107,7 +107,7 @@ def distinct_encode(encoder: TextEncoder) -> Callable[[list[str]], np.ndarray]:
 
     def embed(texts: list[str]) -> np.ndarray:
         unique = sorted(set(texts))
-        emb = np.asarray(encoder.encode(unique), dtype=np.float64)  # [distinct, D]
+        emb = np.asarray(encoder.encode(encodable_texts(unique)[0]), dtype=np.float64)  # [distinct, D]
         row = {text: r for r, text in enumerate(unique)}
         return emb[[row[t] for t in texts]]
 

@@ -145,3 +145,27 @@ def test_alignment_score_on_cluster_names(sim_resources, tiny_rm_path):
     text = (f"Recent interest clusters: {clusters.names[fruit]} | {clusters.names[milk]}\n"
             f"Next interest cluster: {clusters.names[chips]}")
     assert value == pytest.approx(float(sigmoid(logit(tiny_rm_path, text))), abs=1e-5)
+
+
+class StrictHashEmbedder(HashEmbedder):
+    """Refuses what a Hugging Face fast tokenizer refuses: text that cannot be encoded as UTF-8."""
+
+    def encode(self, texts, **kwargs):
+        for text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as err:
+                raise TypeError("TextEncodeInput must be Union[TextInputSequence, Tuple[InputSequence, …]]") from err
+        return super().encode(texts, **kwargs)
+
+
+def test_ctcvr_sanitises_lone_surrogates_before_encoding(sim_resources, toy_log):
+    """Issue 14 #10: an answer with a lone surrogate crashed the grounding encode; it is replaced and counted."""
+    cache = EmbeddingCache(StrictHashEmbedder())
+    for precision in ("float32", "bfloat16", "auto"):
+        sim_resources.provide(embeddings_key(EMBEDDER, precision), cache)
+    reward = make_reward("ctcvr", resources=sim_resources)
+    values = reward(["p"] * 2, [completion("Fruits item \udc803", ("Produce",)), completion("milk item")],
+                    user_id=["u0", "u1"], history_item_ids=[_history(toy_log, "u0"), _history(toy_log, "u1")])
+    assert all(isinstance(v, float) and 0.0 <= v <= 1.0 for v in values)
+    assert reward.extra_stats()["sanitized_texts"] == 1.0

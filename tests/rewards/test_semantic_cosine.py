@@ -157,3 +157,22 @@ def test_warm_catalog_makes_exact_catalogue_answers_hits(resources, catalog, tmp
     values = reward(["p"], [completion("Banana", catalog["a"].categories)], target_text=[banana])
     assert values == [pytest.approx(1.0, abs=1e-6)] and cache.encoded == encoded  # nothing encoded
     assert reward.extra_stats()["cache_hit_rate"] == 1.0
+
+
+def test_lone_surrogates_are_replaced_before_encoding_and_counted(config):
+    """Issue 14 #10: a completion with a lone surrogate made MiniLM's tokenizer raise ``TypeError:
+    TextEncodeInput must be …``; it is now replaced (U+FFFD) before encoding and counted."""
+    from rewards import Resources
+
+    reward = make_reward("semantic_cosine", resources=Resources(config))
+    values = reward(["p"] * 2, [completion("Ban\ud800ana", ("Produce",)), completion("Banana", ("Produce", "Fresh Fruits"))],
+                    target_text=[BANANA] * 2)
+    assert all(isinstance(v, float) and -1.0 <= v <= 1.0 for v in values)
+    assert values[1] == pytest.approx(1.0, abs=1e-5)
+    assert reward.extra_stats()["sanitized_texts"] == 1.0
+
+
+def test_encodable_texts_replaces_only_lone_surrogates():
+    from rlrec.semantic import encodable_texts
+
+    assert encodable_texts(["ok", "a\udc80b", "\ud83d", "é 😀"]) == (["ok", "a\ufffdb", "\ufffd", "é 😀"], 2)
