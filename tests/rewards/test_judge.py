@@ -84,10 +84,18 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the client gave up (timeout tests)
         finally:
-            with server.lock:
-                server.in_flight -= 1
+            self._leave()
+
+    def _leave(self) -> None:
+        """Leave the in-flight count once, before the response is written: the client may send its next request
+        as soon as it has read this one, which must not count as overlapping it."""
+        if not getattr(self, "_left", False):
+            self._left = True
+            with self.server.lock:  # type: ignore[attr-defined]
+                self.server.in_flight -= 1  # type: ignore[attr-defined]
 
     def _send(self, status: int, payload: dict, headers: dict | None = None, trickle_s: float = 0.0) -> None:
+        self._leave()
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
