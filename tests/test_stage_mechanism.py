@@ -84,3 +84,29 @@ def test_missing_upstream_and_missing_product_are_named(tmp_path):
         run_stage(stages["down"], ctx)  # no stage table to find "up" in
     with pytest.raises(KeyError, match="stage 'up' has not run"):
         ctx.product("up")
+
+
+def test_a_reused_folder_that_fails_verify_is_recomputed_with_a_warning(tmp_path, caplog):
+    """#14 finding 1: a complete folder whose files no longer match its marker is not reused as is."""
+    import dataclasses
+
+    from rlrec.stages import StaleArtifact
+
+    calls: list[str] = []
+    stages = make_stages(calls, {})
+
+    def verify(ctx, folder, info):
+        if int((folder / "value.txt").read_text()) != info["value"]:
+            raise StaleArtifact(f"value.txt differs from the recorded {info['value']}")
+
+    up = dataclasses.replace(stages["up"], verify=verify)
+    config = Config(artifacts_dir=str(tmp_path / "a"), seed=3)
+    first = RunContext(config, tmp_path / "run")
+    assert run_stage(up, first) == 3
+    (first.folders["up"] / "value.txt").write_text("7")  # the artifact changed behind the marker's back
+    ctx = RunContext(config, tmp_path / "run2")
+    with caplog.at_level("WARNING", logger="rlrec"):
+        assert run_stage(up, ctx) == 3
+    assert calls == ["up", "up"] and ctx.timings[-1]["reused"] is False
+    assert f"{first.folders['up']} does not match its complete marker (value.txt differs" in caplog.text
+    assert run_stage(up, RunContext(config, tmp_path / "run3")) == 3 and calls == ["up", "up"]  # whole again

@@ -84,3 +84,74 @@ def test_missing_folder_or_path(tmp_path):
     with pytest.raises(DataFormatError, match="interactions.jsonl does not exist"):
         write(tmp_path, "items.jsonl", ITEMS)
         load(tmp_path)
+
+
+# ------------------------------------------------------------------------------- issue 14 (bad and new data)
+
+
+def test_duplicate_interactions_are_counted_and_dropped_or_kept(tmp_path):
+    """#14 finding 6: a line repeated 3 times is one event (default) or kept, counted either way."""
+    twice = INTERACTIONS + [INTERACTIONS[0]] * 3
+    folder = folder_with(tmp_path, interactions=twice)
+    log = load(folder)
+    assert [e.item_id for e in log.histories["u1"]] == ["i1", "2"]
+    assert log.duplicates == 3 and log.skipped["duplicate interaction (data.duplicates=drop)"] == 3
+    kept = load_log(DataConfig(name="jsonl", path=str(folder), duplicates="keep"))
+    assert [e.item_id for e in kept.histories["u1"]] == ["i1"] * 4 + ["2"] and kept.duplicates == 3
+    assert "duplicate interaction (data.duplicates=drop)" not in kept.skipped
+    with pytest.raises(ValueError, match="data.duplicates must be 'drop' or 'keep'"):
+        DataConfig(duplicates="merge")
+
+
+@pytest.mark.parametrize("empty", ["items.jsonl", "interactions.jsonl"])
+def test_an_empty_required_file_is_an_error(tmp_path, empty):
+    """#14 finding 8: an empty items or interactions file does not load as an empty dataset."""
+    folder = folder_with(tmp_path)
+    (folder / empty).write_text("\n")
+    with pytest.raises(DataFormatError, match=rf"{tmp_path / empty} holds no records"):
+        load(folder)
+
+
+def test_integer_ids_that_lost_leading_zeros_fail_past_the_skip_share(tmp_path):
+    """#14 finding 8: ISBN-like ids written as integers in interactions.jsonl drop most rows: an error naming it."""
+    items = [{"item_id": f"0{k:09d}", "title": f"Book {k}"} for k in range(10)]
+    interactions = [{"user_id": f"u{u}", "item_id": int(f"{(u + t) % 10:09d}") if t % 4 else f"0{(u + t) % 10:09d}",
+                     "time": t} for u in range(5) for t in range(8)]  # 3 in 4 lines lose the zero
+    folder = folder_with(tmp_path, items, interactions)
+    with pytest.raises(DataFormatError) as err:
+        load(folder)
+    message = str(err.value)
+    assert "30 of 40 interaction rows (75%) were skipped, more than data.max_skipped_share=0.25" in message
+    assert "integer item_id whose zero-padded form is in items.jsonl (leading zeros lost: write ids as strings" in message
+    assert "set data.max_skipped_share=0.76" in message
+    log = load_log(DataConfig(name="jsonl", path=str(folder), max_skipped_share=0.8))  # accepted when asked
+    assert log.num_interactions == 10
+
+
+def test_data_without_timestamps_is_ordered_by_seq_or_line(tmp_path):
+    """#14 finding 13: ``time`` may be left out everywhere; order = seq, else line order; a mix is an error."""
+    rows = [{"user_id": "u", "item_id": "i3"}, {"user_id": "u", "item_id": "i1"},
+            {"user_id": "u", "item_id": 2, "seq": 0}]
+    log = load(folder_with(tmp_path, interactions=rows))
+    assert not log.timed and [e.item_id for e in log.histories["u"]] == ["2", "i3", "i1"]  # seq 0, line 1, line 2
+    assert [e.time for e in log.histories["u"]] == [0.0, 1.0, 2.0]
+    assert load(folder_with(tmp_path / "timed")).timed
+    with pytest.raises(DataFormatError, match=r"line 2, field 'time': missing here but given on other lines"):
+        load(folder_with(tmp_path / "mix", interactions=[{"user_id": "u", "item_id": "i1", "time": 5}, rows[0]]))
+
+
+def test_null_profile_values_are_left_out(tmp_path):
+    """#14 finding 16: ``"age": null`` means unknown, not a format error."""
+    log = load(folder_with(tmp_path, users=[{"user_id": "u1", "profile": {"age": None, "country": "FR"}}]))
+    assert log.profile("u1").fields == {"country": "FR"}
+
+
+def test_a_truncated_line_is_reported_at_its_own_column(tmp_path):
+    """#14 finding 16: the decoder's position inside the line, not "line 2 column 1" of the newline after it."""
+    with pytest.raises(DataFormatError) as err:
+        load(folder_with(tmp_path, items=ITEMS + ['{"item_id": "x", "title": ']))
+    message = str(err.value)
+    assert "line 4, field '<line>': not valid JSON: the line ends after column 26 in the middle of a value" in message
+    assert "it looks cut off" in message and "column 1)" not in message
+    with pytest.raises(DataFormatError, match=r"Expecting ',' delimiter at column 17: '"):
+        load(folder_with(tmp_path / "b", items=ITEMS + ['{"item_id": "x" "title": "t"}']))

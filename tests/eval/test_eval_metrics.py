@@ -149,3 +149,18 @@ def test_per_example_mean_skips_nan():
     values = np.array([1.0, np.nan, 0.0, np.nan])
     out = per_example_mean(values, np.array([0, 0, 1, 2]), 3)
     assert out[0] == 1.0 and out[1] == 0.0 and math.isnan(out[2])
+
+
+def test_category_metrics_are_na_with_a_note_for_a_catalogue_without_categories():
+    """#14 finding 14: no categories → Distinct_Categories_per_User is n/a, not a misleading 0.0000 [0, 0]."""
+    from rlrec.data.schema import Catalog, Item
+
+    catalog = Catalog([Item(i.item_id, i.title) for i in toy_catalog()])
+    examples = [example(catalog, k, f"u{k}", t, ["c"]) for k, t in enumerate("abce", start=1)]
+    result = _run((catalog, examples))
+    for name in ("Distinct_Categories_per_User", "Novel_Category_Rate"):
+        assert math.isnan(result.value(name)) and result.metrics[name].n == 0 and result.metrics[name].format() == "n/a"
+        assert result.skipped[name] == "n/a: the catalogue has no categories"
+    assert not any(name.startswith("Category_L") for name in result.metrics) and "Category_L<n>_ACC" in result.skipped
+    assert result.value("Catalog_Coverage") > 0  # the item metrics are still computed
+    assert "| Distinct_Categories_per_User | n/a | n/a | 0 |" in result.to_markdown()
