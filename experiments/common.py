@@ -114,14 +114,16 @@ USER_ERRORS: tuple[type[BaseException], ...] = (DataFormatError,)
 
 def user_errors(main: Callable[[DictConfig], None]) -> Callable[[DictConfig], None]:
     """``main`` with :data:`USER_ERRORS` turned into ``error: <message>`` on stderr and exit status 2 (Hydra
-    catches every ``Exception`` and prints its traceback first; ``SystemExit`` passes through it)."""
+    catches every ``Exception`` and prints its traceback first; ``SystemExit`` passes through it).
+    ``HYDRA_FULL_ERROR=1`` keeps the traceback."""
 
     @functools.wraps(main)  # Hydra unwraps __wrapped__ to find the entry point's module
     def wrapped(cfg: DictConfig) -> None:
         try:
             return main(cfg)
         except USER_ERRORS as err:
-            log.debug("user error", exc_info=True)  # the traceback stays in the run's log file
+            if os.environ.get("HYDRA_FULL_ERROR") == "1":  # debugging: the full traceback, as for any error
+                raise
             print(f"error: {err}", file=sys.stderr, flush=True)
             raise SystemExit(2) from None
 

