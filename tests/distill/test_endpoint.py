@@ -22,7 +22,8 @@ SECRET = "sk-test-SECRET-never-logged"
 class Stub:
     """Serves /v1/chat/completions following a script: a list of actions consumed one per request
     ("ok", "500", "503", "429", "401", "garbage", "slow", "trickle": the headers at once, then the body one byte
-    every ``delay_s``; "429:<Retry-After value>"); after the script, "ok"."""
+    every ``delay_s``; "trickle_headers": the status line and headers one byte every ``delay_s``;
+    "429:<Retry-After value>"); after the script, "ok"."""
 
     def __init__(self, script=(), delay_s: float = 0.5) -> None:
         self.script = list(script)
@@ -58,6 +59,8 @@ class Stub:
                         return self._send(429, {"error": "slow down"}, {"Retry-After": action[4:]})
                     if action == "trickle":
                         return self._trickle(f"echo:{body['messages'][0]['content']}")
+                    if action == "trickle_headers":
+                        return self._trickle(f"echo:{body['messages'][0]['content']}", headers_too=True)
                     if action in {"500", "503", "429", "401"}:
                         return self._send(int(action), {"error": {"message": f"scripted {action}"}})
                     if action == "garbage":
@@ -89,16 +92,20 @@ class Stub:
                 except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
                     pass
 
-            def _trickle(self, content):
+            def _trickle(self, content, headers_too=False):
                 """A valid completion, one byte every ``delay_s``: each read is quick, the whole is not."""
                 data = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+                head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(data)}"
+                        "\r\n\r\n").encode()
+                data = head + data if headers_too else data
                 self._done()
                 try:
-                    self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.flush()
+                    if not headers_too:
+                        self.send_response(200)
+                        self.send_header("Content-Type", "application/json")
+                        self.send_header("Content-Length", str(len(data)))
+                        self.end_headers()
+                        self.wfile.flush()
                     for i in range(len(data)):
                         self.wfile.write(data[i:i + 1])
                         self.wfile.flush()
@@ -177,6 +184,17 @@ def test_timeout_is_a_whole_request_deadline_not_a_per_read_limit():
         teacher.close()
     assert elapsed < 1.5, f"held {elapsed:.1f} s at timeout_s=0.6"  # the whole trickle would take > 15 s
     assert "distill.teacher.timeout_s" in str(err.value)
+
+
+def test_the_deadline_also_covers_trickled_headers():
+    with Stub(["trickle_headers"], delay_s=0.2) as stub:
+        teacher = _teacher(stub.url, timeout_s=0.6, max_retries=0, concurrency=1)
+        start = time.monotonic()
+        with pytest.raises(TeacherEndpointError, match="no complete response within"):
+            teacher.request("x")
+        elapsed = time.monotonic() - start
+        teacher.close()
+    assert elapsed < 1.5, f"held {elapsed:.1f} s at timeout_s=0.6"
 
 
 def test_a_trickled_request_is_retried_and_the_retry_succeeds():
