@@ -252,5 +252,9 @@ class WeightedGRPOTrainer(GRPOTrainer):
                 "cannot be restored. Resume from a checkpoint of an rlrec RL run, or start a fresh run."
             )
         with open(path) as f:
-            self.strategy.load_state_dict(json.load(f))
+            state = json.load(f)
+        try:
+            self.strategy.load_state_dict(state)
+        except ValueError as err:  # another strategy's or reward set's state: say which file
+            raise ValueError(f"cannot resume from {checkpoint}: {err}") from None
         self.reward_weights = self.strategy.weights()

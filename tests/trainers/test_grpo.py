@@ -147,3 +147,26 @@ def test_an_infinite_reward_does_not_zero_every_advantage(trainer_factory, caplo
     assert seen and torch.isfinite(seen[0]).all() and seen[0].abs().sum() > 0
     assert "one_infinite: 1" in caplog.text
     assert any(h.get("rewards/nonfinite/one_infinite") == 1.0 for h in trainer.state.log_history)
+
+
+def test_resuming_with_another_strategy_names_the_checkpoint_and_the_fix(tiny_lm_path, tmp_path):
+    """Issue 14 #5 through TRL's resume: weighting=fixed from a POPO checkpoint (it used to train on with POPO's
+    weights) and weighting=popo from a fixed one (it used to die with KeyError: 'log_weights') both stop before
+    the first step, naming the checkpoint, the strategy that wrote it and how to go on."""
+    import shutil
+
+    first = make_trainer(tiny_lm_path, tmp_path / "fixed", WeightingConfig(name="fixed"), max_steps=1, save_steps=1)
+    first.train()
+    fixed_ckpt = tmp_path / "fixed" / "checkpoint-1"
+    popo_ckpt = tmp_path / "popo" / "checkpoint-1"
+    shutil.copytree(fixed_ckpt, popo_ckpt)
+    popo_state = {"names": NAMES, "weights": [0.606, 0.394], "updates": 1, "log_weights": [-0.5009, -0.9314]}
+    (popo_ckpt / WEIGHTING_STATE_FILE).write_text(json.dumps(popo_state))  # as written before states named their strategy
+    cases = [(WeightingConfig(name="fixed"), popo_ckpt, "popo"),
+             (WeightingConfig(name="popo", params={"mu": 1e-3}), fixed_ckpt, "fixed")]
+    for config, checkpoint, writer in cases:
+        resumed = make_trainer(tiny_lm_path, tmp_path / f"resumed-{config.name}", config, max_steps=2)
+        with pytest.raises(ValueError, match=rf"cannot resume from {checkpoint}: weighting state is for strategy "
+                                             rf"'{writer}'.*resume with weighting={writer}.*start afresh"):
+            resumed.train(resume_from_checkpoint=str(checkpoint))
+        assert resumed.state.global_step == 1  # the checkpoint's: no step trained with the wrong weights

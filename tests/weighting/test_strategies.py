@@ -154,3 +154,46 @@ def test_popo_light_params_and_strategy_state_name():
         FixedWeights(NAMES).load_state_dict(s.state_dict())
     legacy = {k: v for k, v in s.state_dict().items() if k != "strategy"}  # checkpoints before plugins
     PopoLight(NAMES).load_state_dict(legacy)
+
+
+def _trained_state(name: str, legacy: bool) -> dict:
+    """The state a strategy writes after a few updates; ``legacy``: as written before states named their strategy."""
+    strategy = build_strategy(WeightingConfig(name=name, params={"mu": 0.5, "eta": 0.1} if name == "popo" else {}),
+                              NAMES, [0.5, 0.5])
+    if name == "popo":
+        strategy.observe_gram(torch.tensor([[4.0, 1.0], [1.0, 1.0]]), lr=0.0)
+    elif name == "popo_light":
+        strategy.observe_rewards(torch.tensor([[0.0, 1.0], [1.0, 1.0], [0.2, 1.0], [0.9, 0.0]]), num_generations=2)
+    state = strategy.state_dict()
+    return {k: v for k, v in state.items() if k != "strategy"} if legacy else state
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["named", "legacy"])
+@pytest.mark.parametrize(
+    "written_by,resumed_as",
+    [("popo", "fixed"), ("fixed", "popo"), ("popo_light", "fixed"), ("popo", "popo_light"), ("fixed", "popo_light")],
+)
+def test_resuming_with_another_strategy_is_a_clear_error(written_by, resumed_as, legacy):
+    """Issue 14 #5: weighting=fixed resumed from a POPO state trained with POPO's weights (0.606/0.394), and
+    weighting=popo resumed from a fixed state died with KeyError: 'log_weights'. Both directions now raise,
+    naming the strategy that wrote the state and the two ways out. (A legacy fixed state read by POPO-light is
+    indistinguishable from POPO-light's own before any update, and harmless: its weights are the initial ones.)"""
+    state = _trained_state(written_by, legacy)
+    if legacy and (written_by, resumed_as) == ("fixed", "popo_light"):
+        PopoLight(NAMES).load_state_dict(state)
+        return
+    strategy = build_strategy(WeightingConfig(name=resumed_as), NAMES, [0.5, 0.5])
+    with pytest.raises(ValueError, match=rf"resume with weighting={written_by}; to train with weighting={resumed_as}, "
+                                         r"start afresh \(rl.resume_from_checkpoint=null\)"):
+        strategy.load_state_dict(state)
+    assert strategy.weights().tolist() == [0.5, 0.5]  # nothing half-loaded
+
+
+@pytest.mark.parametrize("name", ["fixed", "popo", "popo_light"])
+@pytest.mark.parametrize("legacy", [False, True], ids=["named", "legacy"])
+def test_a_strategy_resumes_its_own_state_exactly(name, legacy):
+    state = _trained_state(name, legacy)
+    strategy = build_strategy(WeightingConfig(name=name, params={"mu": 0.5, "eta": 0.1} if name == "popo" else {}),
+                              NAMES, [0.9, 0.1])
+    strategy.load_state_dict(state)
+    assert strategy.state_dict()["weights"] == state["weights"] and strategy.updates == state["updates"]

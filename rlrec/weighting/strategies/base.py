@@ -99,11 +99,22 @@ class WeightingStrategy:
         return {"strategy": self.name, "names": list(self.names), "weights": self._weights.tolist(), "updates": self.updates}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        saved = state.get("strategy")  # absent in checkpoints written before strategies were plugins
+        """Restore :meth:`state_dict`'s output. A state written by another strategy raises, naming both and the fix.
+
+        States from before strategies were plugins carry no ``strategy``; only the built-in ones existed then, and
+        the writer is told by the state: ``log_weights`` = POPO; updated weights without them = POPO-light; else
+        fixed, or POPO-light before its first update (the same weights: either may load it).
+        """
+        saved = state.get("strategy")
+        if saved is None:
+            if "log_weights" in state:
+                saved = "popo"
+            elif int(state.get("updates", 0)) > 0:
+                saved = "popo_light"
+            elif set(self.state_dict()) - {"strategy"} != set(state):
+                saved = "fixed"
         if saved is not None and saved != self.name:
-            raise ValueError(
-                f"weighting state is for strategy {saved!r} but this run uses {self.name!r}; resume with weighting={saved}"
-            )
+            self._refuse(saved)
         if list(state["names"]) != list(self.names):
             raise ValueError(
                 f"weighting state is for rewards {state['names']} but this run has {list(self.names)}; "
@@ -111,6 +122,14 @@ class WeightingStrategy:
             )
         self._weights = torch.tensor(state["weights"], dtype=torch.float64)
         self.updates = int(state["updates"])
+
+    def _refuse(self, saved: str) -> None:
+        """Raise: the state was written by strategy ``saved``, not by this one."""
+        raise ValueError(
+            f"weighting state is for strategy {saved!r} but this run uses weighting={self.name}: its weights would "
+            f"not be this strategy's. To continue that run, resume with weighting={saved}; to train with "
+            f"weighting={self.name}, start afresh (rl.resume_from_checkpoint=null)"
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(names={list(self.names)}, params={self.params})"
