@@ -29,9 +29,11 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 import rewards  # noqa: F401  (registers every reward's parameter schema, so reward typos fail at compose)
+from rewards import REWARDS
 from rlrec.config import Config
 from rlrec.data import DataFormatError
 from rlrec.plugins import load_plugins
+from rlrec.registry import RegistryError
 from rlrec.weighting import WEIGHTING_STRATEGIES
 
 CONFIG_PATH = str(Path(__file__).resolve().parent.parent / "conf")
@@ -84,6 +86,27 @@ def to_config(cfg: DictConfig) -> Config:
     return OmegaConf.to_object(cfg)  # type: ignore[return-value]
 
 
+def check_names(config: Config) -> None:
+    """Every registry name in ``config`` exists (data loader, weighting strategy, rewards, generation and teacher
+    backends, loggers); an unknown one raises naming the key, with a "did you mean" and the known names. Run by
+    :func:`setup` once ``config.plugins`` are imported, before the first stage."""
+    import rlrec.logging.wandb_logger  # noqa: F401  (registers "wandb"; wandb itself is imported when used)
+    from rlrec.data.loaders.base import DATA_LOADERS
+    from rlrec.distill.teachers import TEACHERS
+    from rlrec.eval.generate import BACKENDS
+    from rlrec.logging.base import LOGGERS
+
+    names = [(DATA_LOADERS, "data.name", config.data.name), (WEIGHTING_STRATEGIES, "weighting.name", config.weighting.name),
+             (BACKENDS, "eval.backend", config.eval.backend), (TEACHERS, "distill.teacher.backend", config.distill.teacher.backend)]
+    names += [(LOGGERS, "logger.backends", name) for name in config.logger.backends]
+    names += [(REWARDS, f"reward.terms.{term_name}", term.reward or term_name) for term_name, term in config.reward.terms.items()]
+    for registry, key, name in names:
+        try:
+            registry.entry(name)
+        except RegistryError as err:
+            raise RegistryError(f"{key}: {err}") from None
+
+
 def _reject_undeclared_keys(node: DictConfig | ListConfig, path: str) -> None:
     if isinstance(node, ListConfig):
         for i in range(len(node)):
@@ -100,7 +123,7 @@ def _reject_undeclared_keys(node: DictConfig | ListConfig, path: str) -> None:
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise ValueError(
                     f"config key {path}{key!s} is not a field of {schema.__qualname__}.{hint} "
-                    f"Known keys under {path.rstrip('.') or 'the root'}: {', '.join(known)}."
+                    f"Known keys under {path.rstrip('.') or 'the root'}: {', '.join(known) or 'none'}. Fix or remove the key."
                 )
     for key in node.keys():
         child = node._get_node(key)
@@ -136,7 +159,8 @@ def setup(cfg: DictConfig) -> tuple[Config, Path]:
     import torch
 
     config = to_config(cfg)
-    load_plugins(config.plugins)  # plugins listed in a YAML file (checked when built, not at compose)
+    load_plugins(config.plugins)  # plugins listed in a YAML file (their params checked when built, not at compose)
+    check_names(config)
     try:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
     except ValueError:  # called outside @hydra.main (tests compose configs directly)

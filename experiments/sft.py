@@ -37,8 +37,8 @@ def main(cfg: DictConfig) -> None:
     stages.export(ctx, "sft", run_dir)
     test = data.splits["test"][: config.sft.eval_examples]
     prompts = [e.prompt for e in test]
-    evals = {"base": evaluate_format(student, prompts, config.sft, config.model.dtype),
-             "sft": evaluate_format(str(checkpoint), prompts, config.sft, config.model.dtype)}
+    evals = {"base": evaluate_format(student, prompts, config.sft, config.model),
+             "sft": evaluate_format(str(checkpoint), prompts, config.sft, config.model)}
     table = compare_format(evals, run_dir)
     logger.summary({f"format/{model}/{metric}": value for model, metrics in table.items() for metric, value in metrics.items()})
     logger.close()

@@ -10,6 +10,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+# Names the libraries accept, checked here so a typo fails when the config is composed, not when its stage starts
+# (tests/test_config.py checks each list against the installed library).
+LR_SCHEDULERS = (  # transformers.SchedulerType
+    "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup", "inverse_sqrt",
+    "reduce_lr_on_plateau", "cosine_with_min_lr", "cosine_warmup_with_min_lr", "warmup_stable_decay", "greedy",
+)
+GRPO_LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo", "vespo")  # TRL GRPOConfig.loss_type
+REWARD_SCALES = ("group", "batch", "none")  # TRL GRPOConfig.scale_rewards
+REWARD_AGGREGATIONS = ("sum_then_normalize", "normalize_then_sum")  # TRL GRPOConfig.multi_objective_aggregation
+VLLM_MODES = ("colocate", "server")  # TRL GRPOConfig.vllm_mode
+
+
+def check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
+    """Raise naming ``key``, the bad ``value``, the closest choice and all of them."""
+    if value not in choices:
+        import difflib
+
+        close = difflib.get_close_matches(str(value), choices, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"{key}={value!r} is not one of {', '.join(choices)}.{hint}")
+
+
+def check_positive(where: str, **values: float) -> None:
+    """Raise naming every ``<where>.<name>`` of ``values`` that is not > 0."""
+    bad = [f"{where}.{k}={v}" for k, v in values.items() if not v > 0]
+    if bad:
+        raise ValueError(f"{', '.join(bad)}: must be > 0")
+
 # ---------------------------------------------------------------------------------------------- data
 
 
@@ -87,6 +115,11 @@ class ModelConfig:
     temperature: float = 0.7
     top_p: float = 0.95
     generation_batch_size: int = 8
+
+    def __post_init__(self) -> None:
+        check_positive("model", max_new_tokens=self.max_new_tokens, generation_batch_size=self.generation_batch_size)
+        if self.temperature < 0 or not 0 < self.top_p <= 1:
+            raise ValueError(f"model.temperature ({self.temperature}) must be >= 0 and model.top_p ({self.top_p}) in (0, 1]")
 
 
 # ------------------------------------------------------------------------------------------- distill
@@ -197,6 +230,11 @@ class LoraConfig:
     target_modules: list[str] = field(default_factory=lambda: ["all-linear"])
     merge: bool = True  # save the merged model, so the RL stage loads a plain checkpoint
 
+    def __post_init__(self) -> None:
+        check_positive("lora", r=self.r, alpha=self.alpha)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"lora.dropout must be in [0, 1), got {self.dropout}")
+
 
 @dataclass
 class SFTConfig:
@@ -218,9 +256,16 @@ class SFTConfig:
     lora: LoraConfig = field(default_factory=LoraConfig)
     # Table 3 format metrics on the held-out (test) split, base vs SFT model
     eval_examples: Optional[int] = 64  # None = the whole test split
-    eval_max_new_tokens: int = 512
+    eval_max_new_tokens: Optional[int] = None  # None = model.max_new_tokens
     eval_temperature: float = 0.0  # 0 = greedy
     eval_batch_size: int = 8
+
+    def __post_init__(self) -> None:
+        check_choice("sft.lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
+        check_positive("sft", epochs=self.epochs, learning_rate=self.learning_rate, batch_size=self.batch_size,
+                       grad_accum=self.grad_accum, logging_steps=self.logging_steps, eval_batch_size=self.eval_batch_size)
+        if self.eval_max_new_tokens is not None:
+            check_positive("sft", eval_max_new_tokens=self.eval_max_new_tokens)
 
 
 # ---------------------------------------------------------------------------------------------- eval
@@ -280,6 +325,9 @@ class LoggerConfig:
     name: Optional[str] = None  # run name; None = the run dir's name
     tags: list[str] = field(default_factory=list)
     mode: str = "offline"  # offline | online | disabled; online needs WANDB_API_KEY, else falls back to offline
+
+    def __post_init__(self) -> None:
+        check_choice("logger.mode", self.mode, ("offline", "online", "disabled"))
 
 
 # ----------------------------------------------------------------------------------------- alignment
@@ -503,7 +551,6 @@ class RLConfig:
 
     init_from: Optional[str] = None  # policy to start from (the SFT checkpoint); None = model.policy
     max_prompts: Optional[int] = None  # first N examples of the RL split; None = all
-    output_dir: Optional[str] = None  # checkpoints and final model; None = <run_dir>/rl
     # rollouts (paper: G = 4)
     num_generations: int = 4  # G
     batch_size: int = 16  # completions per device per micro-batch (TRL per_device_train_batch_size); multiple of G
@@ -545,6 +592,19 @@ class RLConfig:
                 f"rl.num_generations must be >= 2 (got {self.num_generations}) and rl.batch_size "
                 f"({self.batch_size}) a multiple of it (TRL groups the G completions of a prompt)"
             )
+        check_choice("rl.loss_type", self.loss_type, GRPO_LOSS_TYPES)
+        check_choice("rl.scale_rewards", self.scale_rewards, REWARD_SCALES)
+        check_choice("rl.multi_objective_aggregation", self.multi_objective_aggregation, REWARD_AGGREGATIONS)
+        check_choice("rl.lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
+        check_choice("rl.vllm_mode", self.vllm_mode, VLLM_MODES)
+        check_positive("rl", learning_rate=self.learning_rate, epochs=self.epochs, epsilon=self.epsilon,
+                       grad_accum=self.grad_accum, num_iterations=self.num_iterations,
+                       logging_steps=self.logging_steps, save_steps=self.save_steps)
+        optional = {"max_completion_length": self.max_completion_length, "top_p": self.top_p,
+                    "epsilon_high": self.epsilon_high}
+        check_positive("rl", **{k: v for k, v in optional.items() if v is not None})
+        if self.beta < 0 or (self.temperature is not None and self.temperature < 0):
+            raise ValueError(f"rl.beta ({self.beta}) and rl.temperature ({self.temperature}) must be >= 0")
 
 
 # ---------------------------------------------------------------------------------------------- root
@@ -573,3 +633,16 @@ class Config:
     experiment_name: str = "default"
     seed: int = 0
     artifacts_dir: str = "artifacts"  # stage outputs keyed by config hash (reruns resume)
+
+    def __post_init__(self) -> None:
+        # Checks across groups; each group checks itself in its own __post_init__. All run when the entry point
+        # converts the composed config, before the first stage.
+        weights, terms = self.weighting.initial_weights, self.reward.terms
+        if weights is not None:
+            if terms and len(weights) != len(terms):
+                raise ValueError(
+                    f"weighting.initial_weights has {len(weights)} values for {len(terms)} rewards "
+                    f"({', '.join(terms)}); give one weight per reward, in that order, or null to use the reward set's"
+                )
+            if min(weights, default=0.0) < 0 or not sum(weights) > 0:
+                raise ValueError(f"weighting.initial_weights must be >= 0 with a positive sum, got {list(weights)}")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rlrec.answer import parse_answer
-from rlrec.config import SFTConfig
+from rlrec.config import ModelConfig, SFTConfig
 from rlrec.lora import peft_lora_config
 
 log = logging.getLogger(__name__)
@@ -178,18 +178,22 @@ class FormatEval:
     completions: list[str]
 
 
-def evaluate_format(model_name: str, prompts: Sequence[str], cfg: SFTConfig, dtype: str = "float32") -> FormatEval:
-    """Generate once per prompt with ``model_name`` (greedy by default) and compute the format rates."""
+def evaluate_format(model_name: str, prompts: Sequence[str], cfg: SFTConfig, model: ModelConfig | None = None) -> FormatEval:
+    """Generate once per prompt with ``model_name`` (greedy by default) and compute the format rates.
+
+    ``model`` (default: :class:`ModelConfig` defaults) gives the dtype and, when ``cfg.eval_max_new_tokens`` is
+    None, the completion length (``model.max_new_tokens``)."""
     import torch
 
     from rlrec.assets import load_causal_lm
     from rlrec.generation import GenerationConfig, generate
 
+    model = model or ModelConfig()
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model, tokenizer = load_causal_lm(model_name, dtype=dtype, device=device)
-    gen = GenerationConfig(max_new_tokens=cfg.eval_max_new_tokens, temperature=cfg.eval_temperature,
-                           batch_size=cfg.eval_batch_size)
-    completions = [c[0] for c in generate(model.eval(), tokenizer, list(prompts), gen)]
+    lm, tokenizer = load_causal_lm(model_name, dtype=model.dtype, device=device)
+    gen = GenerationConfig(max_new_tokens=cfg.eval_max_new_tokens or model.max_new_tokens,
+                           temperature=cfg.eval_temperature, batch_size=cfg.eval_batch_size)
+    completions = [c[0] for c in generate(lm.eval(), tokenizer, list(prompts), gen)]
     return FormatEval(model_name, format_metrics(completions), completions)
 
 

@@ -21,11 +21,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from rlrec.config import REWARD_AGGREGATIONS, REWARD_SCALES, check_choice
+
 __all__ = ["AdvantageMoments", "advantage_moments", "combined_advantages", "per_reward_advantages"]
 
 STD_EPS = 1e-4  # TRL's constant in (r - mean) / (std + 1e-4)
-AGGREGATIONS = ("sum_then_normalize", "normalize_then_sum")
-SCALES = ("group", "batch", "none")
+AGGREGATIONS = REWARD_AGGREGATIONS  # TRL's multi_objective_aggregation values
+SCALES = REWARD_SCALES  # TRL's scale_rewards values
 
 
 @dataclass
@@ -134,7 +136,5 @@ def combined_advantages(deviation: Tensor, covariance: Tensor | None, weights: T
 
 
 def _check(aggregation: str = AGGREGATIONS[0], scale: str = SCALES[0]) -> None:
-    if aggregation not in AGGREGATIONS:
-        raise ValueError(f"rl.multi_objective_aggregation={aggregation!r}: use one of {', '.join(AGGREGATIONS)}")
-    if scale not in SCALES:
-        raise ValueError(f"rl.scale_rewards={scale!r}: use one of {', '.join(SCALES)}")
+    check_choice("rl.multi_objective_aggregation", aggregation, AGGREGATIONS)
+    check_choice("rl.scale_rewards", scale, SCALES)

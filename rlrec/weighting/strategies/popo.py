@@ -43,16 +43,21 @@ class Popo(WeightingStrategy):
         include_kl: bool = False  # add β·KL to every per-reward objective (it is the same for all rewards)
         every: int = 1  # rollout batches between POPO updates (weights held in between)
 
+        def __post_init__(self) -> None:  # runs when the config is composed, before any stage
+            if not self.mu > 0:
+                raise ValueError(f"weighting.params.mu must be > 0 (Eq. 5 divides by it), got {self.mu}")
+            if self.eta is not None and not self.eta >= 0:
+                raise ValueError(f"weighting.params.eta must be >= 0 or null (the policy learning rate), got {self.eta}")
+            if self.clip is not None and not self.clip > 0:
+                raise ValueError(f"weighting.params.clip must be > 0 or null, got {self.clip}")
+            if self.every < 1:
+                raise ValueError(f"weighting.params.every must be >= 1, got {self.every}")
+            if not 0.0 <= self.smoothing <= 1.0:
+                raise ValueError(f"weighting.params.smoothing must be in [0, 1], got {self.smoothing}")
+
     def __init__(self, names, initial_weights=None, params=None) -> None:
         super().__init__(names, initial_weights, params)
         p = self.params
-        if p.mu <= 0:
-            raise ValueError(f"weighting.params.mu must be > 0 (Eq. 5), got {p.mu}")
-        if p.clip is not None and p.clip <= 0:
-            raise ValueError(f"weighting.params.clip must be > 0 or null, got {p.clip}")
-        if p.every < 1:
-            raise ValueError(f"weighting.params.every must be >= 1, got {p.every}")
-        smooth_toward_uniform(self._weights, p.smoothing)  # validates the range
         self.gradient_spec = GradientSpec(params=tuple(p.grad_params), include_kl=p.include_kl, every=p.every)
         self.log_weights = self._weights.log()  # [K] normalised log w̃
 

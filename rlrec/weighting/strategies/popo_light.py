@@ -31,10 +31,9 @@ class PopoLight(WeightingStrategy):
     class Params(StrategyParams):
         eps: float = 1e-3  # ε in σ / (|μ| + ε) (Eq. 7), > 0; keeps a zero-mean reward finite
 
-    def __init__(self, names, initial_weights=None, params=None) -> None:
-        super().__init__(names, initial_weights, params)
-        if self.params.eps <= 0:
-            raise ValueError(f"weighting.params.eps must be > 0, got {self.params.eps}")
+        def __post_init__(self) -> None:  # runs when the config is composed, before any stage
+            if not self.eps > 0:
+                raise ValueError(f"weighting.params.eps must be > 0, got {self.eps}")
 
     def observe_rewards(self, rewards: Tensor, num_generations: int) -> dict[str, float]:
         w_tilde = popo_light_weights(rewards.detach().cpu(), num_generations, self.params.eps)  # [K]
