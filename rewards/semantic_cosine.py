@@ -6,6 +6,7 @@ evaluation metric, so training and test measure the same thing under one name.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,9 @@ import numpy as np
 from rewards.core.base import Reward, register_reward
 from rewards.core.params import RewardParams
 from rlrec.answer import ParsedAnswer
-from rlrec.semantic import semantic_cosine, semantic_cosine_text
+from rlrec.semantic import semantic_cosine, semantic_cosine_text, target_text
+
+log = logging.getLogger("rlrec")
 
 
 @register_reward(
@@ -57,6 +60,7 @@ class SemanticCosine(Reward):
         self.cache = resources.embeddings(p.embedder, p.precision, max_items=p.cache_size, batch_size=p.batch_size)
         self._lookups = np.zeros((2, 2), dtype=np.int64)  # [side: answer, target][hit: no, yes]
         self._sanitized = 0  # texts this reward sent to the encoder with lone surrogates replaced
+        self._missing_targets = 0  # scorable completions whose example has no target text (scored None)
         if p.warm_catalog:
             self.warm_catalog()
 
@@ -72,8 +76,15 @@ class SemanticCosine(Reward):
             return vectors
 
         before = self.cache.sanitized
-        values = semantic_cosine(embed, parsed, [str(t) for t in columns["target_text"]]).tolist()
+        targets = columns["target_text"]
+        values = semantic_cosine(embed, parsed, targets).tolist()  # NaN (-> None) where the target text is missing
         self._sanitized += self.cache.sanitized - before
+        missing = sum(not target_text(t) for t in targets)
+        if missing:
+            self._missing_targets += missing
+            log.warning("reward %r: %d of %d examples have no target_text (None, NaN or empty); scored None "
+                        "(reward/%s/missing_target counts them). Check the data's item texts.",
+                        self.__name__, missing, len(targets), self.__name__)
         return values
 
     def warm_catalog(self) -> None:
@@ -96,11 +107,11 @@ class SemanticCosine(Reward):
 
     def extra_stats(self) -> dict[str, float]:
         """``cache_hit_rate`` (answers and targets), ``answer_cache_hit_rate``, ``target_cache_hit_rate``,
-        ``sanitized_texts``."""
-        lookups, sanitized = self._lookups, self._sanitized
-        self._lookups, self._sanitized = np.zeros_like(lookups), 0
+        ``sanitized_texts``, ``missing_target``."""
+        lookups, sanitized, missing = self._lookups, self._sanitized, self._missing_targets
+        self._lookups, self._sanitized, self._missing_targets = np.zeros_like(lookups), 0, 0
         if not lookups.sum():
-            return {}
+            return {"missing_target": float(missing)} if missing else {}
 
         def rate(row: np.ndarray) -> float:
             return float(row[1] / row.sum()) if row.sum() else float("nan")
@@ -110,4 +121,5 @@ class SemanticCosine(Reward):
             "answer_cache_hit_rate": rate(lookups[0]),
             "target_cache_hit_rate": rate(lookups[1]),
             "sanitized_texts": float(sanitized),
+            "missing_target": float(missing),
         }

@@ -9,14 +9,16 @@ Pure numpy (no model imports): the caller passes the embedding function.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
 from rlrec.answer import ParsedAnswer
 
-__all__ = ["semantic_cosine", "semantic_cosine_text", "rowwise_cosine", "encodable_texts"]
+__all__ = ["semantic_cosine", "semantic_cosine_text", "target_text", "rowwise_cosine", "encodable_texts"]
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -42,6 +44,15 @@ def semantic_cosine_text(parsed: ParsedAnswer) -> str:
     return parsed.answer_text.strip()
 
 
+def target_text(value: Any) -> str:
+    """The target item text Eq. 3 embeds (``e_gt``), or "" when there is none: None, a float NaN (what a dataframe
+    or ``datasets`` column holds for a missing value) and blank strings are missing, never the text "None" / "nan"."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    text = str(value)
+    return text if text.strip() else ""
+
+
 def rowwise_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """cos(a_i, b_i) ``[N]`` for rows ``a [N, D]``, ``b [N, D]`` (re-normalised here), clipped to [-1, 1]."""
     a = np.asarray(a, dtype=np.float64)
@@ -59,15 +70,17 @@ def semantic_cosine(
 
     ``embed(texts [2A]) -> [2A, D]`` gets the A answered completions' :func:`semantic_cosine_text` followed by
     their targets, in one call (the reward passes its embedding cache, the evaluation an encoder that encodes
-    each distinct string once). NaN where there is no answer text (nothing to embed): the reward reports
-    None there, the evaluation 0 (an unanswered completion recommends nothing).
+    each distinct string once). NaN where there is no answer text or no target text (:func:`target_text`;
+    nothing to compare): the reward reports None there, the evaluation 0 (an unanswered completion recommends
+    nothing).
     """
     if len(parsed) != len(targets):
         raise ValueError(f"semantic_cosine: {len(parsed)} completions but {len(targets)} targets")
     answers = [semantic_cosine_text(p) for p in parsed]
-    answered = [i for i, a in enumerate(answers) if a]
+    gold = [target_text(t) for t in targets]
+    answered = [i for i, a in enumerate(answers) if a and gold[i]]
     out = np.full(len(parsed), np.nan)
     if answered:
-        vectors = np.asarray(embed([answers[i] for i in answered] + [str(targets[i]) for i in answered]))  # [2A, D]
+        vectors = np.asarray(embed([answers[i] for i in answered] + [gold[i] for i in answered]))  # [2A, D]
         out[answered] = rowwise_cosine(vectors[: len(answered)], vectors[len(answered) :])
     return out

@@ -176,3 +176,23 @@ def test_encodable_texts_replaces_only_lone_surrogates():
     from rlrec.semantic import encodable_texts
 
     assert encodable_texts(["ok", "a\udc80b", "\ud83d", "é 😀"]) == (["ok", "a\ufffdb", "\ufffd", "é 😀"], 2)
+
+
+def test_a_missing_target_text_scores_none_and_is_counted(resources, caplog):
+    """Issue 14 #7: a None / NaN / empty target_text was embedded as the text "None" / "nan" / "" and scored
+    0.1-0.2; it is now "not applicable" (None), counted in reward/<name>/missing_target and warned about."""
+    embedder = with_table_embedder(resources, TABLE)
+    reward = make_reward("semantic_cosine", resources=resources)
+    answer = completion("Banana", ("Produce", "Fresh Fruits"))
+    with caplog.at_level("WARNING", logger="rlrec"):
+        values = reward(["p"] * 5, [answer] * 5, target_text=[None, math.nan, "", "   ", BANANA])
+    assert values[:4] == [None, None, None, None] and values[4] == pytest.approx(1.0)
+    assert all(set(call) <= {BANANA} for call in embedder.calls)  # "None" / "nan" never embedded
+    assert reward.extra_stats()["missing_target"] == 4.0
+    assert "'semantic_cosine': 4 of 5 examples have no target_text" in caplog.text
+
+
+def test_target_text_treats_none_nan_and_blank_as_missing():
+    from rlrec.semantic import target_text
+
+    assert [target_text(v) for v in (None, math.nan, "", " \n", "nan", "Milk", 42)] == ["", "", "", "", "nan", "Milk", "42"]
