@@ -86,15 +86,17 @@ def to_config(cfg: DictConfig) -> Config:
     return OmegaConf.to_object(cfg)  # type: ignore[return-value]
 
 
-def check_names(config: Config) -> None:
+def check_registered(config: Config) -> None:
     """Every registry name in ``config`` exists (data loader, weighting strategy, rewards, generation and teacher
-    backends, loggers); an unknown one raises naming the key, with a "did you mean" and the known names. Run by
-    :func:`setup` once ``config.plugins`` are imported, before the first stage."""
+    backends, loggers), and the strategy's and each reward's ``params`` fit its ``Params`` (for plugins listed in
+    a YAML file, whose schemas were not there at compose); else raises naming the key, with a "did you mean" and
+    the known names. Run by :func:`setup` once ``config.plugins`` are imported, before the first stage."""
     import rlrec.logging.wandb_logger  # noqa: F401  (registers "wandb"; wandb itself is imported when used)
     from rlrec.data.loaders.base import DATA_LOADERS
     from rlrec.distill.teachers import TEACHERS
     from rlrec.eval.generate import BACKENDS
     from rlrec.logging.base import LOGGERS
+    from rlrec.params import validate_params
 
     names = [(DATA_LOADERS, "data.name", config.data.name), (WEIGHTING_STRATEGIES, "weighting.name", config.weighting.name),
              (BACKENDS, "eval.backend", config.eval.backend), (TEACHERS, "distill.teacher.backend", config.distill.teacher.backend)]
@@ -105,6 +107,9 @@ def check_names(config: Config) -> None:
             registry.entry(name)
         except RegistryError as err:
             raise RegistryError(f"{key}: {err}") from None
+    validate_params(WEIGHTING_STRATEGIES.get(config.weighting.name).Params, config.weighting.params, where="weighting")
+    for term_name, term in config.reward.terms.items():
+        validate_params(REWARDS.get(term.reward or term_name).Params, term.params, where=f"reward {term_name!r}")
 
 
 def _reject_undeclared_keys(node: DictConfig | ListConfig, path: str) -> None:
@@ -160,7 +165,7 @@ def setup(cfg: DictConfig) -> tuple[Config, Path]:
 
     config = to_config(cfg)
     load_plugins(config.plugins)  # plugins listed in a YAML file (their params checked when built, not at compose)
-    check_names(config)
+    check_registered(config)
     try:
         run_dir = Path(HydraConfig.get().runtime.output_dir)
     except ValueError:  # called outside @hydra.main (tests compose configs directly)

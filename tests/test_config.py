@@ -90,18 +90,18 @@ def test_config_mistakes_fail_before_the_first_stage(overrides, message):
     """Issue 14 #3, #4, #12: what every entry point's ``setup`` does first (convert the composed config, whose
     groups validate themselves in ``__post_init__``, then check registry names once plugins are imported) raises,
     naming the key and the fix."""
-    from experiments.common import check_names
+    from experiments.common import check_registered
     from rlrec.registry import RegistryError
 
     with pytest.raises((ValueError, RegistryError), match=message):
-        check_names(to_config(_compose(*overrides)))
+        check_registered(to_config(_compose(*overrides)))
 
 
 def test_every_composed_option_passes_the_name_check():
-    from experiments.common import check_names
+    from experiments.common import check_registered
 
     for override in _options():
-        check_names(to_config(_compose(override)))
+        check_registered(to_config(_compose(override)))
 
 
 def test_model_max_new_tokens_reaches_every_stage_that_leaves_it_unset():
