@@ -68,6 +68,10 @@ class Reward:
 
     def __init__(self, params: RewardParams | None = None, resources: Any = None, *, term: str | None = None) -> None:
         self.params = params if params is not None else self.Params()
+        value = self.params.unparseable_value
+        if value is not None and not math.isfinite(value):  # it would be excluded and warned about on every call
+            raise RewardError(f"reward {term or self.name!r}: params.unparseable_value must be a finite number or null "
+                              f"(not applicable), got {value}")
         self.resources = resources
         # The name TRL logs (``rewards/<__name__>/mean``): the term name, which is the registry name unless
         # a set holds the same reward twice under two names.

@@ -180,3 +180,8 @@ def test_non_finite_values_are_excluded_counted_and_named(scratch_registry, capl
     stats = reward.stats.pop("blows_up")
     assert stats["reward/blows_up/nonfinite"] == 2.0  # inf and -inf; NaN is the documented "not applicable"
     assert stats["reward/blows_up/mean"] == 0.5 and stats["reward/blows_up/nan_frac"] == 0.75
+
+
+def test_an_infinite_unparseable_value_is_refused_when_the_reward_is_built():
+    with pytest.raises(RewardError, match="unparseable_value must be a finite number or null"):
+        make_reward("format", {"unparseable_value": math.inf})
