@@ -30,7 +30,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 import rewards  # noqa: F401  (registers every reward's parameter schema, so reward typos fail at compose)
 from rewards import REWARDS
-from rlrec.config import Config
+from rlrec.config import Config, ConfigError
 from rlrec.data import DataFormatError
 from rlrec.plugins import load_plugins
 from rlrec.registry import RegistryError
@@ -82,8 +82,11 @@ def to_config(cfg: DictConfig) -> Config:
     override (``+weighting.params.mux=1``, the fix its own "Could not override" message suggests) add a key to
     a structured node, and OmegaConf would then drop it silently when building the dataclass.
     """
-    _reject_undeclared_keys(cfg, "")
-    return OmegaConf.to_object(cfg)  # type: ignore[return-value]
+    try:
+        _reject_undeclared_keys(cfg, "")
+        return OmegaConf.to_object(cfg)  # type: ignore[return-value]  (runs every group's __post_init__ checks)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
 
 
 def check_registered(config: Config) -> None:
@@ -102,14 +105,17 @@ def check_registered(config: Config) -> None:
              (BACKENDS, "eval.backend", config.eval.backend), (TEACHERS, "distill.teacher.backend", config.distill.teacher.backend)]
     names += [(LOGGERS, "logger.backends", name) for name in config.logger.backends]
     names += [(REWARDS, f"reward.terms.{term_name}", term.reward or term_name) for term_name, term in config.reward.terms.items()]
-    for registry, key, name in names:
-        try:
-            registry.entry(name)
-        except RegistryError as err:
-            raise RegistryError(f"{key}: {err}") from None
-    validate_params(WEIGHTING_STRATEGIES.get(config.weighting.name).Params, config.weighting.params, where="weighting")
-    for term_name, term in config.reward.terms.items():
-        validate_params(REWARDS.get(term.reward or term_name).Params, term.params, where=f"reward {term_name!r}")
+    try:
+        for registry, key, name in names:
+            try:
+                registry.entry(name)
+            except RegistryError as err:
+                raise ConfigError(f"{key}: {err}") from None
+        validate_params(WEIGHTING_STRATEGIES.get(config.weighting.name).Params, config.weighting.params, where="weighting")
+        for term_name, term in config.reward.terms.items():
+            validate_params(REWARDS.get(term.reward or term_name).Params, term.params, where=f"reward {term_name!r}")
+    except (ValueError, TypeError) as err:
+        raise ConfigError(str(err)) from None
 
 
 def _reject_undeclared_keys(node: DictConfig | ListConfig, path: str) -> None:
@@ -138,6 +144,7 @@ def _reject_undeclared_keys(node: DictConfig | ListConfig, path: str) -> None:
 
 # Errors whose message already names the thing and the fix: shown without a traceback, exit status 2.
 USER_ERRORS: tuple[type[BaseException], ...] = (DataFormatError,)
+USER_ERRORS += (ConfigError,)  # a config value (rlrec.config): every group's checks, registry names, unknown keys
 
 
 def user_errors(main: Callable[[DictConfig], None]) -> Callable[[DictConfig], None]:

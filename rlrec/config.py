@@ -22,6 +22,11 @@ REWARD_AGGREGATIONS = ("sum_then_normalize", "normalize_then_sum")  # TRL GRPOCo
 VLLM_MODES = ("colocate", "server")  # TRL GRPOConfig.vllm_mode
 
 
+class ConfigError(ValueError):
+    """A config value a user can fix; the message names the key and the fix (entry points print it without a
+    traceback)."""
+
+
 def check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
     """Raise naming ``key``, the bad ``value``, the closest choice and all of them."""
     if value not in choices:
