@@ -155,3 +155,15 @@ def test_library_name_lists_match_the_installed_libraries():
     for group in re.findall(r"loss_type in \[([^\]]+)\]", source):
         trl_losses |= set(re.findall(r'"(\w+)"', group))
     assert set(c.GRPO_LOSS_TYPES) == trl_losses
+
+
+def test_entry_points_print_a_config_mistake_without_a_traceback(capsys, monkeypatch):
+    """#3/#12 at the entry point: ``error: <message>`` and exit status 2, before any stage runs."""
+    from experiments.common import setup, user_errors
+
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    main = user_errors(lambda cfg: setup(cfg))
+    with pytest.raises(SystemExit) as exit_:
+        main(_compose("rl.scale_rewards=bogus"))
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip() == "error: rl.scale_rewards='bogus' is not one of group, batch, none."
