@@ -115,6 +115,8 @@ def test_every_config_field_is_read():
 def test_every_plugin_parameter_is_read(registry):
     for name in registry.names():
         owner = registry.get(name)
+        if not owner.__module__.startswith(("rewards.", "rlrec.")):
+            continue  # a plugin another test registered: its package is its own
         package = Path(inspect.getsourcefile(owner)).resolve().parent
         scan = _Scan(sorted(package.rglob("*.py")) + _sources("rlrec/trainers"))
         assert scan.unread(owner.Params, {"params"}) == [], f"{registry.kind} {name!r}: Params fields nothing reads"
