@@ -30,10 +30,15 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 import rewards  # noqa: F401  (registers every reward's parameter schema, so reward typos fail at compose)
 from rewards import REWARDS
+from rewards.core.base import RewardError
+from rlrec.assets import AssetError
 from rlrec.config import Config, ConfigError
 from rlrec.data import DataFormatError
-from rlrec.plugins import load_plugins
+from rlrec.openai_client import EndpointError
+from rlrec.plugins import PluginError, load_plugins
 from rlrec.registry import RegistryError
+from rlrec.simulator.artifact import SimulatorArtifactError, SimulatorMismatchError
+from rlrec.textio import TextEncodingError
 from rlrec.weighting import WEIGHTING_STRATEGIES
 
 CONFIG_PATH = str(Path(__file__).resolve().parent.parent / "conf")
@@ -143,7 +148,10 @@ def _reject_undeclared_keys(node: DictConfig | ListConfig, path: str) -> None:
 
 
 # Errors whose message already names the thing and the fix: shown without a traceback, exit status 2.
-USER_ERRORS: tuple[type[BaseException], ...] = (DataFormatError,)
+# mistakes a user can make and fix (bad data, a missing or damaged model / artifact, an unreachable endpoint, a bad
+# reward or plugin setting): their messages name the thing and the fix, so no traceback is printed before them
+USER_ERRORS: tuple[type[BaseException], ...] = (DataFormatError, AssetError, TextEncodingError, SimulatorArtifactError,
+                                                SimulatorMismatchError, EndpointError, RewardError, PluginError)
 USER_ERRORS += (ConfigError,)  # a config value (rlrec.config): every group's checks, registry names, unknown keys
 
 

@@ -35,6 +35,9 @@ def main(cfg: DictConfig) -> None:
     # the pipeline's SFT stage and cache: distils first (its own cached stage) unless sft.train_file is set
     checkpoint = stages.run("sft", ctx)
     stages.export(ctx, "sft", run_dir)
+    if "distill" in ctx.folders:  # the SFT data it trained on, as the distill entry point writes it
+        (run_dir / "distill").mkdir(exist_ok=True)
+        stages.export(ctx, "distill", run_dir / "distill")
     test = data.splits["test"][: config.sft.eval_examples]
     prompts = [e.prompt for e in test]
     evals = {"base": evaluate_format(student, prompts, config.sft, config.model),

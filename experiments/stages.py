@@ -174,7 +174,7 @@ def _alignment_load(ctx: RunContext, folder: Path) -> dict[str, Path]:
 
 
 ALIGNMENT = Stage("alignment_models", run=_alignment_run, load=_alignment_load, requires=("simulator",),
-                  key=lambda c: (c.config.data, c.config.alignment, c.config.model.policy, c.config.seed,
+                  key=lambda c: (c.config.data, _data_fingerprint(c), c.config.alignment, c.config.model.policy, c.config.seed,
                                  dir_key(c.product("simulator"))),
                   info=lambda p: {"modes": sorted(p)},
                   doc="seed-003 alignment reward models (mode → best checkpoint) on the simulator's collective feedback")
@@ -191,7 +191,7 @@ def _distill_run(ctx: RunContext, folder: Path) -> Path:
 
 
 DISTILL = Stage("distill", run=_distill_run, load=lambda c, folder: folder, requires=("data",),
-                key=lambda c: (c.config.data, c.config.distill, c.config.model.policy, c.config.seed),
+                key=lambda c: (c.config.data, _data_fingerprint(c), c.config.distill, c.config.model.policy, c.config.seed),
                 info=lambda folder: {k: v for k, v in json.loads((folder / "distill_stats.json").read_text()).items()
                                      if k in ("examples", "kept", "mode")},
                 doc="RUPR candidates → leakage screen → PPL filter (folder with sft_data.jsonl)")
@@ -211,7 +211,8 @@ def _sft_run(ctx: RunContext, folder: Path) -> Path:
 
 
 SFT = Stage("sft", run=_sft_run, load=lambda c, folder: folder / "checkpoint",
-            key=lambda c: (c.config.data, c.config.distill, c.config.sft, _student(c.config), c.config.seed),
+            key=lambda c: (c.config.data, _data_fingerprint(c), c.config.distill, c.config.sft, _student(c.config),
+                           c.config.seed),
             doc="ORFT (Taiji Eq. 2) with TRL's SFTTrainer on the kept samples (the RL stage's start)")
 
 
@@ -226,7 +227,8 @@ def start_policy(ctx: RunContext) -> str:
 
 def _rl_key(ctx: RunContext) -> tuple:
     c = ctx.config
-    return (c.data, c.simulator, c.reward, dataclasses.replace(c.rl, init_from=None), c.weighting, c.model, c.seed,
+    return (c.data, _data_fingerprint(ctx), c.simulator, c.reward, dataclasses.replace(c.rl, init_from=None), c.weighting,
+            c.model, c.seed,
             dir_key(start_policy(ctx)), {k: dir_key(v) for k, v in (ctx.products.get("alignment_models") or {}).items()})
 
 
@@ -309,7 +311,8 @@ def eval_stage(label: str, checkpoint: str, final: bool, split: str = "test") ->
 
     def key(ctx: RunContext) -> tuple:
         c, sim = ctx.config, eval_simulator_dir(ctx)
-        return (c.data, dataclasses.replace(c.eval, checkpoint=None, label=label, split=split), c.model, c.reward,
+        return (c.data, _data_fingerprint(ctx), dataclasses.replace(c.eval, checkpoint=None, label=label, split=split),
+                c.model, c.reward,
                 c.seed, dir_key(checkpoint), dir_key(sim) if sim is not None else None)
 
     def run_(ctx: RunContext, folder: Path) -> Any:

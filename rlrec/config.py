@@ -431,7 +431,9 @@ class RewardTermConfig:
 
     weight: float = 1.0  # initial weight w_k of this reward (Taiji §3.1.3: w_s = w_id = 0.5)
     reward: Optional[str] = None  # registry name; None = this term's key in ``RewardConfig.terms``
-    params: dict[str, Any] = field(default_factory=dict)  # the reward's parameters (its ``Params`` fields)
+    # the reward's parameters: its ``Params`` dataclass once composed (``optional /reward_schema@params`` merges the
+    # schema in), or a mapping (Python callers), validated when the reward is built
+    params: Any = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not (self.weight >= 0.0 and self.weight < float("inf")):
