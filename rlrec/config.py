@@ -485,9 +485,9 @@ class SimulatorConfig:
     cache_dir: Optional[str] = None  # None = $RLREC_CACHE/item_index
     encode_batch_size: int = 256
     encode_precision: str = "auto"  # auto (bf16 autocast where the CPU / GPU supports it) | float32 | bfloat16
-    # what encodes the index (rlrec/simulator/encoders.py): "embedder" = model.embedder (MiniLM, ~85 items/s per
-    # core); "static" = a model2vec model distilled locally from it (~1 min once, then >20k items/s; agreement
-    # with the embedder in the simulator benchmark)
+    # what encodes the index (rlrec/simulator/encoders.py): "embedder" = model.embedder (MiniLM: 131 items/s on 2
+    # cores); "static" = a model2vec model distilled locally from it (20 s once, then ~12k items/s; top-1 agreement
+    # with MiniLM 0.65 and Title HR@1 halved on real answers: docs/results/index_bench)
     index_encoder: str = "embedder"
     encode_threads: Optional[int] = None  # torch threads for the one-time item encode; null = every core
     # interest clusters and collective feedback

@@ -1,12 +1,13 @@
 """What encodes the grounding index (``simulator.index_encoder``): the configured embedder, or a static model
 distilled from it.
 
-* ``embedder`` — ``model.embedder`` itself (MiniLM by default): ~85 items/s per core in fp32 on the 2-core
-  reference machine, so the one-time encode of a catalogue runs on every core (``simulator.encode_threads``).
+* ``embedder`` — ``model.embedder`` itself (MiniLM by default): 75 items/s on 1 core, 131 on 2, in fp32 on the
+  2-core reference machine, so the one-time encode of a catalogue runs on every core (``simulator.encode_threads``).
 * ``static`` — a model2vec static embedding model distilled locally from the same embedder (one forward pass
-  per vocabulary token, ~1 min on 2 cores, cached in ``$RLREC_CACHE/static_embedders/``). Encoding is a
-  token-embedding lookup + mean: tens of thousands of items/s. Quality against the embedder on the same
-  items is measured by ``python -m experiments.benchmarks.simulator_bench`` (top-1 / top-10 agreement).
+  per vocabulary token, 20 s on 2 cores, cached in ``$RLREC_CACHE/static_embedders/``). Encoding is a
+  token-embedding lookup + mean: ~12,700 items/s; the full Instacart catalogue from cold in 24 s, distillation
+  included. It costs quality: top-1 agreement with MiniLM 0.65 and Title Hit-Rate@1 halved on real answers
+  (``python -m experiments.benchmarks.index_bench``, docs/results/index_bench), so it is not the default.
 
 Both yield L2-normalised ``[N, D]`` float32 matrices through the sentence-transformers ``encode`` signature,
 so :class:`rlrec.simulator.grounding.ItemIndex` treats them alike. The item-matrix cache is keyed by
