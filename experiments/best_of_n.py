@@ -14,21 +14,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from pathlib import Path
 
-import hydra
-from omegaconf import DictConfig
-
-from experiments.common import setup, user_errors
+from experiments.common import entry_point
 from rlrec.alignment.stages import run_best_of_n
+from rlrec.config import Config
 from rlrec.logging import build_logger
 
 log = logging.getLogger("rlrec")
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-@user_errors
-def main(cfg: DictConfig) -> None:
-    config, run_dir = setup(cfg)
+@entry_point
+def main(config: Config, run_dir: Path) -> None:
     logger = build_logger(config.logger, run_dir, dataclasses.asdict(config))
     out = run_best_of_n(config, run_dir)
     logger.summary({f"best_of_n/{arm}/{k}": v for arm, m in out["arms"].items() for k, v in m.items()})

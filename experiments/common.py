@@ -189,3 +189,15 @@ def setup(cfg: DictConfig) -> tuple[Config, Path]:
     np.random.seed(config.seed)
     torch.manual_seed(config.seed)
     return config, run_dir
+
+
+def entry_point(main: Callable[[Config, Path], None]) -> Callable[[], None]:
+    """An entry point's ``main(config, run_dir)`` under ``@hydra.main`` (``conf/config.yaml``), :func:`user_errors`
+    and :func:`setup`: the typed config and the run directory are all it sees."""
+    import hydra
+
+    @functools.wraps(main)  # Hydra unwraps __wrapped__ to find the entry point's module (job name, run dir)
+    def task(cfg: DictConfig) -> None:
+        main(*setup(cfg))
+
+    return hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")(user_errors(task))

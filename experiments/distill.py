@@ -12,20 +12,17 @@ under ``artifacts_dir`` (or ``distill.store``): kill the run at any time and rer
 from __future__ import annotations
 
 import logging
-
-import hydra
-from omegaconf import DictConfig
+from pathlib import Path
 
 from experiments import stages
-from experiments.common import setup, user_errors
+from experiments.common import entry_point
+from rlrec.config import Config
 
 log = logging.getLogger("rlrec")
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-@user_errors
-def main(cfg: DictConfig) -> None:
-    config, run_dir = setup(cfg)
+@entry_point
+def main(config: Config, run_dir: Path) -> None:
     ctx = stages.context(config, run_dir)
     folder = stages.run("distill", ctx)  # the pipeline's distill stage and cache (data stage first)
     stages.export(ctx, "distill", run_dir)

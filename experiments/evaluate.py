@@ -18,20 +18,17 @@ registry and reported as ``objective/<term>`` with its registered direction:
 from __future__ import annotations
 
 import dataclasses
-
-import hydra
-from omegaconf import DictConfig
+from pathlib import Path
 
 from experiments import stages
-from experiments.common import setup, user_errors
+from experiments.common import entry_point
+from rlrec.config import Config
 from rlrec.logging import build_logger
 from rlrec.stages import run_stage
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-@user_errors
-def main(cfg: DictConfig) -> None:
-    config, run_dir = setup(cfg)
+@entry_point
+def main(config: Config, run_dir: Path) -> None:
     ctx = stages.context(config, run_dir)
     prepared = stages.run("data", ctx)
     if config.eval.split not in prepared.splits:

@@ -13,22 +13,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-
-import hydra
-from omegaconf import DictConfig
+from pathlib import Path
 
 from analysis.run_report import build_run_report
 from experiments import stages
-from experiments.common import setup, user_errors
+from experiments.common import entry_point
+from rlrec.config import Config
 from rlrec.logging import build_logger
 
 log = logging.getLogger("rlrec")
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-@user_errors
-def main(cfg: DictConfig) -> None:
-    config, run_dir = setup(cfg)
+@entry_point
+def main(config: Config, run_dir: Path) -> None:
     ctx = stages.context(config, run_dir)
     reward_set = stages.reward_set(ctx)  # data, simulator and whatever the rewards require (alignment models, …)
     ctx.logger = build_logger(config.logger, run_dir, dataclasses.asdict(config), reward_set.metadata)

@@ -12,22 +12,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-
-import hydra
-from omegaconf import DictConfig
+from pathlib import Path
 
 from experiments import stages
-from experiments.common import setup, user_errors
+from experiments.common import entry_point
+from rlrec.config import Config
 from rlrec.logging import build_logger
 from rlrec.sft import compare_format, evaluate_format
 
 log = logging.getLogger("rlrec")
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-@user_errors
-def main(cfg: DictConfig) -> None:
-    config, run_dir = setup(cfg)
+@entry_point
+def main(config: Config, run_dir: Path) -> None:
     student = config.sft.model or config.model.policy
     ctx = stages.context(config, run_dir, build_logger(config.logger, run_dir, dataclasses.asdict(config)))
     logger = ctx.logger

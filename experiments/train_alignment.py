@@ -16,22 +16,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-
-import hydra
-from omegaconf import DictConfig
+from pathlib import Path
 
 from experiments import stages
-from experiments.common import setup, user_errors
+from experiments.common import entry_point
 from rlrec.alignment.stages import train_alignment
+from rlrec.config import Config
 from rlrec.logging import RunLoggerCallback, build_logger
 
 log = logging.getLogger("rlrec")
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-@user_errors
-def main(cfg: DictConfig) -> None:
-    config, run_dir = setup(cfg)
+@entry_point
+def main(config: Config, run_dir: Path) -> None:
     logger = build_logger(config.logger, run_dir, dataclasses.asdict(config))
     simulator = stages.run("simulator", stages.context(config, run_dir))  # the pipeline's simulator stage and cache
     metrics = train_alignment(config, run_dir, logger, [RunLoggerCallback(logger, prefix="alignment/train/")],

@@ -19,22 +19,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from pathlib import Path
 
-import hydra
 from accelerate import PartialState
-from omegaconf import DictConfig
 
 from experiments import stages
-from experiments.common import setup, user_errors
+from experiments.common import entry_point
+from rlrec.config import Config
 from rlrec.logging import build_logger
 
 log = logging.getLogger("rlrec")
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
-@user_errors
-def main(cfg: DictConfig) -> None:
-    config, run_dir = setup(cfg)
+@entry_point
+def main(config: Config, run_dir: Path) -> None:
     ctx = stages.context(config, run_dir)
     reward_set = stages.reward_set(ctx)
     (run_dir / "reward_set.json").write_text(json.dumps(reward_set.card(), indent=2))
