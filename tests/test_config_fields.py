@@ -5,7 +5,7 @@ counts as read where some ``x.f`` is, with ``x`` a name the code holds that data
 the parent (``config.rl.f``, ``rl.f``), a parameter or variable annotated with its type (``cfg: SFTConfig``), or
 a variable assigned from one of those (``sim = config.simulator``) — or where a YAML file interpolates it
 (``${experiment_name}``). A plugin's ``Params`` field counts where ``params.f`` (or an alias of ``params``) is read
-in the plugin's package. Validation in ``rlrec/config.py`` itself does not count.
+in the plugin's package. Validation in the ``rlrec/config/`` package itself does not count.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ class _Scan:
 
 
 def _sources(*packages: str) -> list[Path]:
-    return [p for d in packages for p in (ROOT / d).rglob("*.py") if p != ROOT / "rlrec" / "config.py"]
+    return [p for d in packages for p in (ROOT / d).rglob("*.py") if (ROOT / "rlrec" / "config") not in p.parents]
 
 
 def _groups(cls: type, path: tuple[str, ...] = ()):

@@ -44,6 +44,7 @@ from rlrec.eval.metrics import (
 from rlrec.eval.objectives import RewardObjective, reward_values
 from rlrec.eval.results import EvalResult
 from rlrec.generation import GenerationConfig
+from rlrec.semantic import target_text
 
 __all__ = ["EvalExample", "compute_metrics", "generation_config", "evaluate"]
 
@@ -148,9 +149,13 @@ def compute_metrics(
     else:
         skipped["CTCVR"] = NO_SIMULATOR
     if encoder is not None:
-        # Taiji Eq. 3 exactly as the reward computes it; unanswered (NaN: no answer text) scores 0
+        # Taiji Eq. 3 exactly as the reward computes it. Unanswered (no answer text) scores 0: it recommends nothing.
+        # An example without a target text has nothing to compare with: undefined (NaN, left out of the mean,
+        # counted in ``counts["missing_target_text"]``, examples), never an embedding of the text "None" / "nan".
         cosine = semantic_cosine(distinct_encode(encoder), parsed, [e.target_text for e in ex])
-        values["Semantic_Cosine"] = np.nan_to_num(cosine, nan=0.0)
+        no_target = np.array([not target_text(e.target_text) for e in ex], dtype=bool)
+        values["Semantic_Cosine"] = np.where(no_target, np.nan, np.nan_to_num(cosine, nan=0.0))
+        missing_targets = sum(1 for e in examples if not target_text(e.target_text))
     else:
         skipped["Semantic_Cosine"] = "no embedder given"
     values.update(reward_values(rewards, ex, texts))  # registered rewards, scored as in training
@@ -178,6 +183,8 @@ def compute_metrics(
 
     statuses = Counter(p.status.value for p in parsed)
     counts = {"examples": n, "completions": len(texts), "unanswered": int((~answered).sum())}
+    if encoder is not None and missing_targets:
+        counts["missing_target_text"] = missing_targets
     counts.update({f"status/{s}": c for s, c in sorted(statuses.items())})
     rows = [
         {

@@ -164,3 +164,16 @@ def test_category_metrics_are_na_with_a_note_for_a_catalogue_without_categories(
     assert not any(name.startswith("Category_L") for name in result.metrics) and "Category_L<n>_ACC" in result.skipped
     assert result.value("Catalog_Coverage") > 0  # the item metrics are still computed
     assert "| Distinct_Categories_per_User | n/a | n/a | 0 |" in result.to_markdown()
+
+
+def test_an_example_without_target_text_is_left_out_of_semantic_cosine_and_counted(toy):
+    """Issue 14 #7, metric side: a missing target text is undefined (not embedded as "None" / "nan", not 0)."""
+    import dataclasses
+
+    catalog, examples = toy
+    broken = [dataclasses.replace(examples[0], target_text=math.nan), *examples[1:]]
+    result = _run((catalog, broken))
+    # example 0 (a perfect answer, cosine 1) is left out: the mean is over the other three
+    assert result.metrics["Semantic_Cosine"].value == pytest.approx((1 / math.sqrt(30) + 0 + 1) / 3)
+    assert result.metrics["Semantic_Cosine"].n == 3 and result.counts["missing_target_text"] == 1
+    assert "missing_target_text" not in _run(toy).counts
