@@ -14,6 +14,10 @@ GRPO_LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo", "cispo", "sapo", "luspo", 
 REWARD_SCALES = ("group", "batch", "none")  # TRL GRPOConfig.scale_rewards
 REWARD_AGGREGATIONS = ("sum_then_normalize", "normalize_then_sum")  # TRL GRPOConfig.multi_objective_aggregation
 VLLM_MODES = ("colocate", "server")  # TRL GRPOConfig.vllm_mode
+# rlrec's own choices, checked the same way
+CATALOGUE_POOLS = ("logged", "full")  # data.catalogue: the items answers are grounded against
+DUPLICATE_POLICIES = ("drop", "keep")  # data.duplicates
+INDEX_ENCODERS = ("embedder", "static")  # simulator.index_encoder (rlrec/simulator/encoders.py)
 
 
 class ConfigError(ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
-from rlrec.config.base import check_positive
+from rlrec.config.base import CATALOGUE_POOLS, DUPLICATE_POLICIES, check_choice, check_positive
 
 # ---------------------------------------------------------------------------------------------- data
 
@@ -58,10 +58,8 @@ class DataConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.catalogue not in ("logged", "full"):
-            raise ValueError(f"data.catalogue must be 'logged' or 'full', got {self.catalogue!r}")
-        if self.duplicates not in ("drop", "keep"):
-            raise ValueError(f"data.duplicates must be 'drop' or 'keep', got {self.duplicates!r}")
+        check_choice("data.catalogue", self.catalogue, CATALOGUE_POOLS)
+        check_choice("data.duplicates", self.duplicates, DUPLICATE_POLICIES)
         if not 0.0 <= self.max_skipped_share <= 1.0:
             raise ValueError(f"data.max_skipped_share must be in [0, 1], got {self.max_skipped_share}")
         if self.category_levels is not None and self.category_levels < 0:

@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from rlrec.config.base import (
     GRPO_LOSS_TYPES,
+    INDEX_ENCODERS,
     LR_SCHEDULERS,
     REWARD_AGGREGATIONS,
     REWARD_SCALES,
@@ -119,8 +120,7 @@ class SimulatorConfig:
             raise ValueError(f"simulator.conversion_min_rating must be a finite rating or null (0.8 x the log's top "
                              f"rating), got {self.conversion_min_rating}")
         lo, hi = self.norm_quantiles
-        if self.index_encoder not in ("embedder", "static"):
-            raise ValueError(f"simulator.index_encoder must be 'embedder' or 'static', got {self.index_encoder!r}")
+        check_choice("simulator.index_encoder", self.index_encoder, INDEX_ENCODERS)
         if not 0.0 <= lo < hi <= 1.0:
             raise ValueError(f"simulator.norm_quantiles must be [lo, hi] with 0 <= lo < hi <= 1, got {self.norm_quantiles}")
         if self.round_to < 0 or self.context_len < 1 or self.min_support < 1:

@@ -27,12 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from rlrec.config.base import INDEX_ENCODERS, check_choice
+
 __all__ = ["INDEX_ENCODERS", "StaticEncoder", "index_encoder", "index_encoder_name", "torch_threads",
            "static_model_dir"]
 
 logger = logging.getLogger(__name__)
 
-INDEX_ENCODERS = ("embedder", "static")
 
 
 @contextlib.contextmanager
@@ -105,8 +106,7 @@ def _distill(embedder: Any, target: Path, threads: int | None) -> None:
 def index_encoder(embedder: Any, embedder_name: str, kind: str, threads: int | None = None,
                   cache_root: Path | None = None) -> Any:
     """The encoder of the grounding index for ``simulator.index_encoder = kind`` (see the module docstring)."""
-    if kind not in INDEX_ENCODERS:
-        raise ValueError(f"simulator.index_encoder must be one of {INDEX_ENCODERS}, got {kind!r}")
+    check_choice("simulator.index_encoder", kind, INDEX_ENCODERS)
     if kind == "embedder":
         return embedder
     from model2vec import StaticModel

@@ -99,7 +99,7 @@ def test_duplicate_interactions_are_counted_and_dropped_or_kept(tmp_path):
     kept = load_log(DataConfig(name="jsonl", path=str(folder), duplicates="keep"))
     assert [e.item_id for e in kept.histories["u1"]] == ["i1"] * 4 + ["2"] and kept.duplicates == 3
     assert "duplicate interaction (data.duplicates=drop)" not in kept.skipped
-    with pytest.raises(ValueError, match="data.duplicates must be 'drop' or 'keep'"):
+    with pytest.raises(ValueError, match="data.duplicates='merge' is not one of drop, keep"):
         DataConfig(duplicates="merge")
 
 

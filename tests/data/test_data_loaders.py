@@ -50,7 +50,7 @@ def test_default_candidate_pool_is_the_logged_items_in_catalogue_order(instacart
     assert logged.catalog.ids == [i for i in instacart.catalog.ids if i in seen]
     assert logged.catalog.content_hash() != instacart.catalog.content_hash()  # keys the item-matrix cache
     assert logged.num_interactions == instacart.num_interactions  # no interaction is dropped
-    with pytest.raises(ValueError, match="data.catalogue must be 'logged' or 'full'"):
+    with pytest.raises(ValueError, match="data.catalogue='all' is not one of logged, full"):
         DataConfig(catalogue="all")
 
 

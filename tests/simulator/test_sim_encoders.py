@@ -29,9 +29,9 @@ def test_encode_items_encodes_each_distinct_text_once_in_order_and_restores_thre
 def test_index_encoder_names_key_separate_caches_and_bad_kind_is_named():
     assert index_encoder_name("embedded:minilm", "embedder") == "embedded:minilm"
     assert index_encoder_name("embedded:minilm", "static") == "embedded:minilm+static"
-    with pytest.raises(ValueError, match="simulator.index_encoder must be one of"):
+    with pytest.raises(ValueError, match="simulator.index_encoder='onnx' is not one of embedder, static"):
         index_encoder(FakeEmbedder(), "fake", "onnx")
-    with pytest.raises(ValueError, match="simulator.index_encoder must be 'embedder' or 'static'"):
+    with pytest.raises(ValueError, match="simulator.index_encoder='onnx' is not one of embedder, static"):
         SimulatorConfig(index_encoder="onnx")
     embedder = FakeEmbedder()
     assert index_encoder(embedder, "fake", "embedder") is embedder

@@ -92,9 +92,6 @@ def drop_duplicates(data: InteractionLog, policy: str) -> InteractionLog:
     return data
 
 
-CATALOGUE_POOLS = ("logged", "full")
-
-
 def restrict_catalogue(data: InteractionLog, pool: str) -> InteractionLog:
     """The candidate pool (``data.catalogue``): ``logged`` keeps the items that occur in the log (the only ones
     the simulator has learned anything about: Instacart 14,190 of 49,688), in catalogue order; ``full`` keeps
