@@ -279,31 +279,21 @@ def evaluate(ctx: RunContext, models: dict[str, str]) -> dict[str, Any]:
 
 
 def eval_simulator_dir(ctx: RunContext) -> Path | None:
-    """The simulator evaluations use: the run's (simulator stage), else the one lookup policy's choice
-    (``eval.simulator``, the newest for the catalogue), else None: the simulator metrics are then skipped and
-    counted (``experiments.evaluate`` does not build a simulator)."""
-    from rlrec.simulator.artifact import resolve_simulator
+    """The simulator evaluations use (:func:`rlrec.eval.session.eval_simulator_path`: ``eval.simulator``, else the
+    run's simulator stage, else the newest for the catalogue, else None: the simulator metrics are then skipped and
+    counted; ``experiments.evaluate`` does not build a simulator). Resolved once per context."""
+    from rlrec.eval.session import eval_simulator_path
 
-    if "simulator" in ctx.products:
-        return Path(ctx.products["simulator"])
-    c = ctx.config
-    try:
-        return resolve_simulator(c.eval.simulator, None, c.artifacts_dir, ctx.product("data").log.catalog.content_hash(),
-                                 c.data.name, "eval.simulator")
-    except FileNotFoundError as err:
-        log.warning("%s; Title_Hit-Rate@K, CTCVR and health metrics are skipped", err)
-        return None
+    def find() -> Path | None:
+        catalog_hash = ctx.product("data").log.catalog.content_hash()
+        return eval_simulator_path(ctx.config, catalog_hash, ctx.products.get("simulator"), required=False)
+
+    return ctx.shared("eval_simulator_dir", find)
 
 
 def eval_simulator(ctx: RunContext) -> Any:
-    from rlrec.simulator import Simulator
-
     folder = eval_simulator_dir(ctx)
-    if folder is None:
-        return None
-    return ctx.shared(("simulator", str(folder)), lambda: Simulator.load(
-        folder, catalog=ctx.product("data").log.catalog, embedder=ctx.embedder(),
-        embedder_name=ctx.config.model.embedder))
+    return ctx.simulator_at(folder) if folder is not None else None
 
 
 def eval_stage(label: str, checkpoint: str, final: bool, split: str = "test") -> Stage:

@@ -64,10 +64,14 @@ class RunContext:
         return self.shared(("embedder", name), lambda: load_embedder(name))
 
     def simulator(self) -> Any:
-        """The ``simulator`` stage's artifact as an ``rlrec.simulator.Simulator`` with the shared embedder."""
+        """The ``simulator`` stage's artifact as an ``rlrec.simulator.Simulator`` (see :meth:`simulator_at`)."""
+        return self.simulator_at(self.product("simulator"))
+
+    def simulator_at(self, folder: str | Path) -> Any:
+        """The simulator artifact at ``folder``, checked against the run's catalogue and loaded with the shared
+        embedder, once per context."""
         from rlrec.simulator import Simulator
 
-        folder = self.product("simulator")
         catalog = self.product("data").log.catalog
         return self.shared(("simulator", str(folder)), lambda: Simulator.load(
             folder, catalog=catalog, embedder=self.embedder(), embedder_name=self.config.model.embedder))

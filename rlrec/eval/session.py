@@ -19,27 +19,37 @@ from rlrec.eval.objectives import RewardObjective
 from rlrec.eval.results import EvalResult, write_result
 from rlrec.logging.base import RunLogger
 
-__all__ = ["open_simulator", "summary_values", "run_evaluation"]
+__all__ = ["eval_simulator_path", "open_simulator", "summary_values", "run_evaluation"]
 
 log = logging.getLogger(__name__)
 
 
-def open_simulator(config: Config, catalog: Any, embedder: Any = None, run_simulator: str | Path | None = None,
-                   required: bool = True) -> Any | None:
-    """The simulator for this catalogue: ``eval.simulator``, else the run's (``run_simulator``), else the newest
-    complete artifact built for it (:func:`rlrec.simulator.artifact.resolve_simulator`, the one lookup policy,
-    whose error names the build command). ``required=False``: None with a warning when there is none, and the
-    evaluation skips Title_Hit-Rate@K, CTCVR and the health metrics (each counted in ``skipped``)."""
-    from rlrec.simulator import Simulator
+def eval_simulator_path(config: Config, catalog_hash: str, run_simulator: str | Path | None = None,
+                        required: bool = True) -> Path | None:
+    """The simulator an evaluation uses: ``eval.simulator``, else the run's (``run_simulator``), else the newest
+    complete artifact built for the catalogue (:func:`rlrec.simulator.artifact.resolve_simulator`, the one lookup
+    policy, whose error names the build command). ``required=False``: None with a warning when there is none, and
+    the evaluation skips Title_Hit-Rate@K, CTCVR and the health metrics (each counted in ``skipped``)."""
     from rlrec.simulator.artifact import resolve_simulator
 
     try:
-        path = resolve_simulator(config.eval.simulator, run_simulator, config.artifacts_dir, catalog.content_hash(),
+        return resolve_simulator(config.eval.simulator, run_simulator, config.artifacts_dir, catalog_hash,
                                  config.data.name, "eval.simulator")
     except FileNotFoundError as err:
         if required:
             raise
         log.warning("%s; Title_Hit-Rate@K, CTCVR and health metrics are skipped", err)
+        return None
+
+
+def open_simulator(config: Config, catalog: Any, embedder: Any = None, run_simulator: str | Path | None = None,
+                   required: bool = True) -> Any | None:
+    """The simulator at :func:`eval_simulator_path`, loaded against ``catalog`` (None when there is none and
+    ``required`` is False)."""
+    from rlrec.simulator import Simulator
+
+    path = eval_simulator_path(config, catalog.content_hash(), run_simulator, required)
+    if path is None:
         return None
     return Simulator.load(path, catalog=catalog, embedder=embedder, embedder_name=config.model.embedder)
 
