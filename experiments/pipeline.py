@@ -37,14 +37,10 @@ def main(config: Config, run_dir: Path) -> None:
         stages.evaluate(ctx, models)
     finally:
         ctx.logger.close()
-    simulator_dir, distill_dir = ctx.product("simulator"), ctx.product("distill")
-    stages.copy_into(run_dir, {
-        "data_card.md": ctx.folders["data"] / "data_card.md",
-        "simulator_card.md": simulator_dir / "simulator_card.md",
-        "reliability.png": simulator_dir / "reliability.png",
-        "distill_report.md": distill_dir / "distill_report.md",
-        "ppl_hist.png": distill_dir / "ppl_hist.png",
-    })
+    # the cards and plots the report links to, copied into the run dir
+    stages.export(ctx, "data", run_dir, ("data_card.md",))
+    stages.export(ctx, "simulator", run_dir, ("simulator_card.md", "reliability.png"))
+    stages.export(ctx, "distill", run_dir, ("distill_report.md", "ppl_hist.png"))
     report = build_run_report(run_dir, labels=list(models))
     print(report.read_text())
     print(f"\nreport: {report}")

@@ -56,11 +56,9 @@ def export(ctx: RunContext, name: str, run_dir: Path, names: tuple[str, ...] = (
 
 def reward_set(ctx: RunContext) -> Any:
     """The run's reward set, built once per context after the stages its rewards require have run."""
-    for need in rewards.requirements(ctx.config):
+    # what the rewards require, and the data and simulator every reward set may read (the run's own)
+    for need in (*rewards.requirements(ctx.config), "data", "simulator"):
         run(need, ctx)
-    for need in ("data", "simulator"):  # rewards ground answers / read the catalogue through the run's own
-        if need not in ctx.products:
-            run(need, ctx)
     return ctx.shared("reward_set", lambda: rewards.build_reward_set(ctx.config, resources(ctx)))
 
 
@@ -274,7 +272,7 @@ def evaluate(ctx: RunContext, models: dict[str, str]) -> dict[str, Any]:
     for label, checkpoint in models.items():
         stage = eval_stage(label, str(checkpoint), final=label == labels[-1])
         results[label] = run_stage(stage, ctx, STAGES, label=f"evaluate {label}")
-        shutil.copytree(ctx.folders[f"evaluate {label}"] / "eval" / label, ctx.run_dir / "eval" / label, dirs_exist_ok=True)
+        export(ctx, f"evaluate {label}", ctx.run_dir, ("eval",))
     return results
 
 
@@ -328,10 +326,3 @@ def eval_stage(label: str, checkpoint: str, final: bool, split: str = "test") ->
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in (DATA, SIMULATOR, ALIGNMENT, DISTILL, SFT, RL)}
-
-
-def copy_into(run_dir: Path, files: dict[str, Path]) -> None:
-    """Copy stage outputs (cards, plots) into the run dir so the report links stay inside it."""
-    for name, src in files.items():
-        if src.exists():
-            shutil.copy2(src, run_dir / name)
