@@ -5,8 +5,9 @@ Used by the distillation teacher (:mod:`rlrec.distill.endpoint`) and the judge r
 exponential backoff + jitter, waiting at least what a ``Retry-After`` header asks (capped at
 ``retry_after_max_s``); any other 4xx fails at once (a bad model name or key does not get better by
 retrying). ``timeout_s`` is a deadline for a whole attempt (connect, send, response headers and body), not for
-each read: a server trickling a byte a second cannot hold a request past it. At most ``concurrency``
-connections are open. The API key is read from the environment variable
+each read: a server trickling a byte a second cannot hold a request past it, on a new or a reused keep-alive
+connection. At most ``concurrency`` requests are in flight; each calling thread has its own one-connection pool,
+so the socket an attempt uses is always known before it sends. The API key is read from the environment variable
 named ``api_key_env``, only ever placed in the request header, and scrubbed from every message and log line.
 """
 
@@ -109,11 +110,12 @@ class ChatClient:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()  # the counter and the rng are used from worker threads
         self._secret = os.environ.get(api_key_env) if api_key_env else None
-        headers = {"Content-Type": "application/json"}
+        self._headers = {"Content-Type": "application/json"}
         if self._secret:
-            headers["Authorization"] = f"Bearer {self._secret}"
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self._client = httpx.Client(headers=headers, timeout=httpx.Timeout(timeout_s), limits=limits)
+            self._headers["Authorization"] = f"Bearer {self._secret}"
+        self._slots = threading.BoundedSemaphore(concurrency)  # requests in flight, over all threads
+        self._local = threading.local()  # this thread's _ThreadConnection
+        self._connections: list[_ThreadConnection] = []  # every thread's, for close()
 
     def chat(self, messages: list[dict[str, str]], **sampling: Any) -> dict[str, Any]:
         """The first choice's message (``{"role", "content", …}``) for ``messages``; ``sampling`` goes into the
@@ -166,26 +168,45 @@ class ChatClient:
         )
 
     def close(self) -> None:
-        self._client.close()
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.client.close()
+
+    def _connection(self) -> _ThreadConnection:
+        """This thread's one-connection client (made on first use)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+            connection = _ThreadConnection(httpx.Client(headers=self._headers, timeout=httpx.Timeout(self.timeout_s),
+                                                        limits=limits))
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
 
     def _post(self, body: dict[str, Any]) -> httpx.Response:
         """One attempt, read to the end within ``timeout_s`` of its start, else ``httpx.TimeoutException``.
 
         httpx bounds each socket operation, not the request (a server trickling a byte per second never trips
-        it), so a :class:`_Deadline` cuts the connection when ``timeout_s`` has passed.
+        it), so a :class:`_Deadline` cuts the connection when ``timeout_s`` has passed. The thread's pool holds
+        one connection, so a reused keep-alive socket is the one learnt when it was opened, and it is watched
+        from the start of the attempt (response headers included).
         """
-        deadline = _Deadline(self.timeout_s)
-        try:
-            with self._client.stream("POST", self.url, json=body, extensions={"trace": deadline.trace}) as response:
-                deadline.watch(response.extensions.get("network_stream"))
-                response.read()
-            return response
-        except httpx.TransportError:
-            if deadline.expired.is_set():
-                raise httpx.ReadTimeout(f"no complete response within {self.timeout_s:g} s") from None
-            raise
-        finally:
-            deadline.cancel()
+        connection = self._connection()
+        with self._slots:
+            deadline = _Deadline(self.timeout_s, connection)
+            try:
+                with connection.client.stream("POST", self.url, json=body,
+                                              extensions={"trace": deadline.trace}) as response:
+                    response.read()
+                return response
+            except httpx.TransportError:
+                if deadline.expired.is_set():
+                    raise httpx.ReadTimeout(f"no complete response within {self.timeout_s:g} s") from None
+                raise
+            finally:
+                deadline.cancel()
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._secret, "***") if self._secret else text
@@ -195,23 +216,35 @@ class ChatClient:
         return text if len(text) <= limit else text[:limit] + " …"
 
 
+class _ThreadConnection:
+    """One thread's client (a pool of one connection) and the socket of that connection, learnt when it was
+    opened (httpx's ``trace`` extension) and kept while the pool reuses it."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        self.sock: socket.socket | None = None
+
+
 class _Deadline:
     """Shuts the socket of one attempt down ``seconds`` after it started, so that a read blocked on it returns
-    at once (and the connection is discarded, not pooled). The socket is learnt when a new connection is made
-    (httpx's ``trace`` extension) or, for a pooled one, with the response headers; a pooled connection still
-    waiting for its headers is bounded by httpx's per-read timeout alone."""
+    at once (and the connection is discarded, not pooled). The socket is the thread's pooled one from the
+    start, replaced by a new one when the pool opens it (a closed stale socket is harmless to shut down)."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, connection: _ThreadConnection) -> None:
         self.expired = threading.Event()
-        self._sock: socket.socket | None = None
+        self._connection = connection
+        self._sock: socket.socket | None = connection.sock
         self._lock = threading.Lock()  # the timer thread and the requesting thread both touch _sock
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
         self._timer.start()
 
     def trace(self, event: str, info: dict[str, Any]) -> None:
-        if event == "connection.connect_tcp.complete":
-            self.watch(info.get("return_value"))
+        # a TLS connection's socket replaces the TCP one (ssl takes the file descriptor over), so learn both
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            stream = info.get("return_value")
+            self._connection.sock = stream.get_extra_info("socket") if stream is not None else None
+            self.watch(stream)
 
     def watch(self, stream: Any) -> None:
         """Cut this (httpcore network) stream's socket at the deadline, or now if it has passed."""

@@ -23,10 +23,12 @@ class Stub:
     """Serves /v1/chat/completions following a script: a list of actions consumed one per request
     ("ok", "500", "503", "429", "401", "garbage", "slow", "trickle": the headers at once, then the body one byte
     every ``delay_s``; "trickle_headers": the status line and headers one byte every ``delay_s``;
-    "429:<Retry-After value>"); after the script, "ok"."""
+    "429:<Retry-After value>"); after the script, "ok". ``keep_alive`` speaks HTTP/1.1, so the client reuses its
+    connection; ``connections`` counts the TCP connections accepted."""
 
-    def __init__(self, script=(), delay_s: float = 0.5) -> None:
+    def __init__(self, script=(), delay_s: float = 0.5, keep_alive: bool = False) -> None:
         self.script = list(script)
+        self.connections = 0
         self.delay_s = delay_s
         self.requests: list[dict] = []
         self.auth: list[str | None] = []
@@ -36,8 +38,15 @@ class Stub:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def log_message(self, *args):  # keep pytest output clean
                 pass
+
+            def setup(self):
+                super().setup()
+                with stub.lock:
+                    stub.connections += 1
 
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -194,6 +203,22 @@ def test_the_deadline_also_covers_trickled_headers():
             teacher.request("x")
         elapsed = time.monotonic() - start
         teacher.close()
+    assert elapsed < 1.5, f"held {elapsed:.1f} s at timeout_s=0.6"
+
+
+def test_the_deadline_covers_trickled_headers_on_a_reused_keep_alive_connection():
+    """Issue 14 finding 11's last gap: the second request goes over the pooled connection of the first, and the
+    server trickles its headers; the attempt must still end at timeout_s."""
+    with Stub(["ok", "trickle_headers"], delay_s=0.2, keep_alive=True) as stub:
+        teacher = _teacher(stub.url, timeout_s=0.6, max_retries=0, concurrency=1)
+        assert teacher.request("first") == "echo:first"
+        start = time.monotonic()
+        with pytest.raises(TeacherEndpointError, match="no complete response within"):
+            teacher.request("second")
+        elapsed = time.monotonic() - start
+        connections = stub.connections
+        teacher.close()
+    assert connections == 1, "the second request did not reuse the first one's connection"
     assert elapsed < 1.5, f"held {elapsed:.1f} s at timeout_s=0.6"
 
 
