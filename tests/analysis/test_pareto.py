@@ -1,9 +1,10 @@
-"""Pareto fronts and hypervolume against hand-computed values (2-D, 3-D) and inclusion–exclusion."""
+"""Pareto fronts and hypervolume (moocore underneath) against hand-computed values (2-D, 3-D) and inclusion–exclusion."""
 
 from __future__ import annotations
 
 from itertools import combinations
 
+import moocore
 import numpy as np
 import pytest
 
@@ -70,7 +71,7 @@ def _inclusion_exclusion(y: np.ndarray, ref: np.ndarray) -> float:
     return total
 
 
-@pytest.mark.parametrize("k", [2, 3, 4])
+@pytest.mark.parametrize("k", [2, 3, 4, 5])
 def test_hypervolume_matches_inclusion_exclusion_on_random_sets(k):
     rng = np.random.default_rng(k)
     for _ in range(20):
@@ -86,3 +87,26 @@ def test_hypervolume_ci_is_degenerate_for_identical_seeds_and_brackets_the_value
     spread = [np.array([[0.7, 0.012]]), np.array([[0.6, 0.013]]), np.array([[0.55, 0.0105]])]
     hv, low, high = hypervolume_ci(spread, [0.5, 0.010], [True, True], n_resamples=200)
     assert low <= hv <= high and low < high
+
+
+def test_mixed_directions_reference_in_the_objectives_own_units():
+    # maximise x, minimise y, reference (0, 4): (1, 3) → 1·1, (2, 1) → 2·3; union = 1·1 + 2·3 − 1·1 = 6
+    pts = np.array([[1.0, 3.0], [2.0, 1.0], [0.5, 3.5]])
+    assert hypervolume(pts, [0.0, 4.0], [True, False]) == pytest.approx(6.0)
+    assert pareto_mask(pts, [True, False]).tolist() == [False, True, False]
+
+
+def test_hypervolume_and_front_come_from_moocore(monkeypatch):
+    calls = []
+    real_hv, real_nd = moocore.hypervolume, moocore.is_nondominated
+    monkeypatch.setattr(moocore, "hypervolume", lambda *a, **k: calls.append(("hv", k)) or real_hv(*a, **k))
+    monkeypatch.setattr(moocore, "is_nondominated", lambda *a, **k: calls.append(("nd", k)) or real_nd(*a, **k))
+    assert hypervolume(np.array([[0.6, 0.011]]), [0.5, 0.010], [True, True]) == pytest.approx(1e-4)
+    pareto_mask(np.array([[1.0, 2.0]]), [True, True])
+    assert [c[0] for c in calls] == ["hv", "nd"]
+    assert calls[0][1]["maximise"].tolist() == [True, True] and calls[1][1]["keep_weakly"] is True
+
+
+def test_reference_of_the_wrong_length_is_a_clear_error():
+    with pytest.raises(ValueError, match="reference point has 1 values for 2 objectives"):
+        hypervolume(np.array([[1.0, 2.0]]), [0.0], [True, True])
