@@ -17,7 +17,7 @@ import pandas as pd
 
 from analysis.collect import Runs
 from analysis.pareto import hypervolume, hypervolume_ci, pareto_mask
-from analysis.tables import default_model
+from analysis.tables import default_model, mean_ci
 
 __all__ = ["DEFAULT_OBJECTIVES", "FrontAnalysis", "analyse_fronts"]
 
@@ -32,7 +32,8 @@ class FrontAnalysis:
     reference_source: str
     model: str
     points: pd.DataFrame  # run, variant, seed, <objectives>, on_variant_front, on_global_front
-    hypervolume: pd.DataFrame  # variant, n_seeds, hv, hv_ci_low, hv_ci_high, hv_seed_mean, front_size
+    # variant, n_seeds, hv, hv_ci_low, hv_ci_high, hv_seed_mean, hv_seed_ci_low, hv_seed_ci_high, front_size
+    hypervolume: pd.DataFrame
 
     def hypervolume_markdown(self) -> str:
         dirs = ", ".join(f"{o} ({'max' if m else 'min'})" for o, m in zip(self.objectives, self.maximize))
@@ -40,15 +41,21 @@ class FrontAnalysis:
         lines = [
             f"Objectives: {dirs}. Reference point ({self.reference_source}): {ref}.",
             "",
-            "| Variant | Seeds | Hypervolume (pooled front) | 95% CI (bootstrap over seeds) | Mean per-seed HV | Front size |",
-            "|---|---:|---:|---:|---:|---:|",
+            "| Rank | Variant | Seeds | Hypervolume (pooled front) | 95% CI (bootstrap over seeds) | Mean per-seed HV "
+            "| 95% CI (t over seeds) | Front size |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|",
         ]
-        for _, r in self.hypervolume.iterrows():
+        for rank, (_, r) in enumerate(self.ranked().iterrows(), start=1):
+            seed_ci = "n/a" if not np.isfinite(r["hv_seed_ci_low"]) else f"[{r['hv_seed_ci_low']:.6g}, {r['hv_seed_ci_high']:.6g}]"
             lines.append(
-                f"| {r['variant']} | {r['n_seeds']} | {r['hv']:.6g} | [{r['hv_ci_low']:.6g}, {r['hv_ci_high']:.6g}] "
-                f"| {r['hv_seed_mean']:.6g} | {r['front_size']} |"
+                f"| {rank} | {r['variant']} | {r['n_seeds']} | {r['hv']:.6g} | [{r['hv_ci_low']:.6g}, {r['hv_ci_high']:.6g}] "
+                f"| {r['hv_seed_mean']:.6g} | {seed_ci} | {r['front_size']} |"
             )
         return "\n".join(lines) + "\n"
+
+    def ranked(self) -> pd.DataFrame:
+        """The hypervolume table, best first (pooled hypervolume, then mean per-seed hypervolume)."""
+        return self.hypervolume.sort_values(["hv", "hv_seed_mean"], ascending=False, kind="stable")
 
 
 def _directions(runs: Runs, objectives: Sequence[str], override: Mapping[str, bool] | None) -> list[bool]:
@@ -107,6 +114,7 @@ def analyse_fronts(
         rows.loc[group.index, "on_variant_front"] = pareto_mask(pts, maximize)
         per_seed = [g[objectives].to_numpy(dtype=np.float64) for _, g in group.groupby("seed", sort=True)]
         hv, low, high = hypervolume_ci(per_seed, ref, maximize, n_resamples, confidence, seed)
+        seed_mean, seed_half, _ = mean_ci([hypervolume(p, ref, maximize) for p in per_seed], confidence)
         hv_rows.append(
             {
                 "variant": variant,
@@ -114,7 +122,9 @@ def analyse_fronts(
                 "hv": hv,
                 "hv_ci_low": low,
                 "hv_ci_high": high,
-                "hv_seed_mean": float(np.mean([hypervolume(p, ref, maximize) for p in per_seed])),
+                "hv_seed_mean": seed_mean,
+                "hv_seed_ci_low": seed_mean - seed_half,  # NaN with one seed
+                "hv_seed_ci_high": seed_mean + seed_half,
                 "front_size": int(pareto_mask(pts, maximize).sum()),
             }
         )

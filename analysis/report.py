@@ -4,18 +4,26 @@ Several sources are pooled into one analysis (e.g. the ``fixed_weights`` and ``w
 sweeps on one Pareto plot). Writes into ``--out`` (default ``<first sweep_dir>/report``, or
 ``runs/reports/<group>`` for W&B):
 ``report.md``, ``runs.csv``, ``pareto_points.csv``, ``hypervolume.csv``, ``ablation_<model>.csv``,
-``pareto_fronts.png`` and, when the runs logged them, ``weights.png`` and ``rewards.png``.
+``pareto_fronts.png`` and, when the runs logged them, ``weights.png`` and ``rewards.png``; with the runs'
+per-example evaluation rows (``eval/<label>/completions.jsonl``), ``paired_variants.csv`` (every strategy vs
+the baseline, paired over test examples and seeds) and ``paired_vs_<reference>.csv`` (the model vs the SFT
+model of the same run, per seed), whose verdicts the report states in plain words. ``--wandb`` also logs the
+fronts, tables and PNGs into the sweep's W&B group (:mod:`analysis.wandb_report`; offline unless a key is set).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from analysis.collect import Runs, collect, runs_table
 from analysis.fronts import FrontAnalysis, analyse_fronts
+from analysis.paired import PairedDiff, compare_models, compare_variants, every_seed, holm, paired_markdown, plain_words
 from analysis.plots import plot_fronts, plot_rewards, plot_weights
 from analysis.tables import ablation_table, default_model, format_value
 
@@ -37,6 +45,18 @@ def _runs_markdown(runs: Runs, fronts: FrontAnalysis) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _paired_csv(results: list[PairedDiff], path: Path) -> None:
+    pd.DataFrame([dataclasses.asdict(r) for r in results]).to_csv(path, index=False)
+
+
+def _paired_section(title: str, results: list[PairedDiff], path: Path, what: str, per_seed: bool = False) -> list[str]:
+    if not results:
+        return [f"## {title}", "", f"No paired comparison: {what}.", ""]
+    _paired_csv(results, path)
+    head = [every_seed(results)] if per_seed else []
+    return [f"## {title}", "", *head, plain_words(results), "", paired_markdown(results), ""]
+
+
 def build_report(
     source: str | Sequence[str],
     out: str | Path | None = None,
@@ -50,8 +70,15 @@ def build_report(
     minimize: Sequence[str] = (),
     n_resamples: int = 1000,
     seed: int = 0,
+    reference_model: str = "sft",
+    wandb: bool = False,
+    wandb_settings: dict | None = None,
 ) -> Path:
-    """Collect the runs of ``source`` (one or several) and write the report; returns the path of report.md."""
+    """Collect the runs of ``source`` (one or several) and write the report; returns the path of report.md.
+
+    ``reference_model``: the model label each run's ``model`` is compared with, example by example (default sft).
+    ``wandb``: also log the report into W&B (``wandb_settings``: project / entity / group / mode overrides).
+    """
     sources = [source] if isinstance(source, str) else list(source)
     records = []
     for src in sources:
@@ -91,10 +118,25 @@ def build_report(
         "![Pareto fronts](pareto_fronts.png)",
         "",
     ]
+    paired: dict[str, list[PairedDiff]] = {}
     for label in dict.fromkeys([model, *extra_models]):
         table = ablation_table(runs, model=label, baseline=baseline)
+        if label == model:  # strategies vs the baseline, paired over the same test examples and seeds
+            paired["variants"] = holm(compare_variants(runs, model, table.baseline, objectives=fronts.objectives,
+                                                       n_resamples=n_resamples, seed=seed))
+            table.significance = {(r.metric, r.a): r.significant for r in paired["variants"]}
+            base_variant = table.baseline
         table.to_csv(out / f"ablation_{label}.csv")
         md += [f"## Ablation ({label} model), Taiji Table 3/4 layout", "", table.to_markdown(), ""]
+    md += _paired_section(f"Paired differences: each variant vs {base_variant} ({model} model)",
+                          paired["variants"], out / "paired_variants.csv",
+                          "the runs have no per-example rows (eval/<label>/completions.jsonl) or a single variant")
+    if reference_model != model and reference_model in set(runs.table["model"]):
+        paired["reference"] = holm(compare_models(runs, model, reference_model, objectives=fronts.objectives,
+                                                  n_resamples=n_resamples, seed=seed))
+        md += _paired_section(f"Paired differences: {model} vs {reference_model} within each run (per seed and pooled)",
+                              paired["reference"], out / f"paired_vs_{reference_model}.csv",
+                              "the runs have no per-example rows (eval/<label>/completions.jsonl)", per_seed=True)
     md += ["## Training curves", ""]
     md.append("![Reward weights](weights.png)" if weights_png else "No `weights/<reward>` history logged by these runs.")
     md.append("")
@@ -102,6 +144,11 @@ def build_report(
     md += ["", "## Runs", "", _runs_markdown(runs, fronts)]
     path = out / "report.md"
     path.write_text("\n".join(md))
+    if wandb:
+        from analysis.wandb_report import log_report
+
+        url = log_report(out, runs, fronts, paired, sources, reference_model=reference_model, **(wandb_settings or {}))
+        log.info("report logged to W&B: %s", url)
     return path
 
 
@@ -119,6 +166,13 @@ def main(argv: Sequence[str] | None = None) -> Path:
     parser.add_argument("--minimize", default="", help="objectives to minimise, overriding run metadata")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the hypervolume CI")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reference-model", default="sft", help="model label each run's model is paired with (default sft)")
+    parser.add_argument("--wandb", action="store_true", help="also log fronts, tables and PNGs into the sweep's W&B group")
+    parser.add_argument("--wandb-project", help="W&B project (default: the runs' logger.project, else rlrec)")
+    parser.add_argument("--wandb-entity", help="W&B entity (default: the runs' logger.entity)")
+    parser.add_argument("--wandb-group", help="W&B group (default: the runs' logger.group, else the sweep folder name)")
+    parser.add_argument("--wandb-mode", choices=("offline", "online"), default=None,
+                        help="default offline; online needs WANDB_API_KEY (falls back to offline without one)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     path = build_report(
@@ -134,6 +188,10 @@ def main(argv: Sequence[str] | None = None) -> Path:
         minimize=_csv_list(args.minimize) or (),
         n_resamples=args.bootstrap,
         seed=args.seed,
+        reference_model=args.reference_model,
+        wandb=args.wandb,
+        wandb_settings={"project": args.wandb_project, "entity": args.wandb_entity, "group": args.wandb_group,
+                        "mode": args.wandb_mode},
     )
     print(f"report written to {path}")
     return path

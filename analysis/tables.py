@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +57,9 @@ class AblationTable:
     baseline: str
     model: str
     confidence: float
+    # (metric, variant) → the paired difference to the baseline is significant (analysis.paired, Holm-corrected);
+    # empty = no paired test was made. Marked cells carry a "*", tested ones without it are not significant.
+    significance: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     def to_markdown(self, title: str | None = None) -> str:
         """Two variants: Taiji Table 3 layout (baseline | variant | Improv.); more: Table 4 layout (the change
@@ -85,10 +88,16 @@ class AblationTable:
                     change = f"{r['rel_change_pct']:+.2f}%"
                     if not pairwise:
                         cell += f" ({'↑' if r['rel_change_pct'] >= 0 else '↓'} {abs(r['rel_change_pct']):.2f}%)"
+                if self.significance.get((metric, variant)):
+                    cell += " *"
+                    change += " *" if pairwise else ""
                 cells.append(cell)
             cells += [change] if pairwise else []
             lines.append(f"| {group if group != previous else ''} | {metric} | " + " | ".join(cells) + " |")
             previous = group
+        if self.significance:
+            lines += ["", f"\\* paired difference to {self.baseline} significant at {self.confidence:.0%} (bootstrap over test "
+                      "examples and seeds, Holm-corrected); an unmarked change of a tested metric is not significant."]
         return "\n".join(lines) + "\n"
 
     def to_csv(self, path: str | Path) -> Path:
