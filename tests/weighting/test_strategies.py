@@ -115,7 +115,7 @@ def test_every_weighting_preset_composes_and_builds():
     from experiments.common import to_config
 
     presets = sorted(p.stem for p in (CONF / "weighting").glob("*.yaml"))
-    assert presets == WEIGHTING_STRATEGIES.names()
+    assert set(WEIGHTING_STRATEGIES.names()) <= set(presets)  # one YAML per strategy, plus presets (lu_gradient: popo)
     rl_presets = sorted(p.stem for p in (CONF / "rl").glob("*.yaml"))
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         for preset in presets:

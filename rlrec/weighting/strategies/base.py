@@ -87,6 +87,15 @@ class WeightingStrategy:
         """Sees the gathered rewards ``[B*G, K]`` of a rollout batch; returns metrics to log. Default: nothing."""
         return {}
 
+    def advantages(self, rewards: Tensor, num_generations: int) -> Tensor | None:
+        """The advantage ``[B*G]`` of every gathered row, for strategies that combine per-reward advantages themselves
+        (GDPO, MO-GRPO, DVAO, SAW on advantages); ``None`` (default) = TRL's advantage of ``Σ_k w_k r_k``.
+
+        Called in training right after :meth:`observe_rewards`, with the same ``rewards`` ``[B*G, K]``; the
+        trainer keeps its rank's rows. Not combined with ``gradient_spec`` (POPO re-forms TRL's advantage).
+        """
+        return None
+
     def observe_gram(self, gram: Tensor, lr: float) -> dict[str, float]:
         """Sees the all-reduced Gram matrix ``[K, K]`` of the per-reward gradients (only if ``gradient_spec``)."""
         raise NotImplementedError(f"{type(self).__name__} has no gradient_spec and never receives a Gram matrix")
