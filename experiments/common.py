@@ -23,6 +23,7 @@ import random
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
@@ -155,13 +156,13 @@ USER_ERRORS: tuple[type[BaseException], ...] = (DataFormatError, AssetError, Tex
 USER_ERRORS += (ConfigError,)  # a config value (rlrec.config): every group's checks, registry names, unknown keys
 
 
-def user_errors(main: Callable[[DictConfig], None]) -> Callable[[DictConfig], None]:
+def user_errors(main: Callable[[DictConfig], Any]) -> Callable[[DictConfig], Any]:
     """``main`` with :data:`USER_ERRORS` turned into ``error: <message>`` on stderr and exit status 2 (Hydra
     catches every ``Exception`` and prints its traceback first; ``SystemExit`` passes through it).
     ``HYDRA_FULL_ERROR=1`` keeps the traceback."""
 
     @functools.wraps(main)  # Hydra unwraps __wrapped__ to find the entry point's module
-    def wrapped(cfg: DictConfig) -> None:
+    def wrapped(cfg: DictConfig) -> Any:
         try:
             return main(cfg)
         except USER_ERRORS as err:
@@ -191,13 +192,14 @@ def setup(cfg: DictConfig) -> tuple[Config, Path]:
     return config, run_dir
 
 
-def entry_point(main: Callable[[Config, Path], None]) -> Callable[[], None]:
+def entry_point(main: Callable[[Config, Path], Any]) -> Callable[[], Any]:
     """An entry point's ``main(config, run_dir)`` under ``@hydra.main`` (``conf/config.yaml``), :func:`user_errors`
-    and :func:`setup`: the typed config and the run directory are all it sees."""
+    and :func:`setup`: the typed config and the run directory are all it sees. What ``main`` returns is the job's
+    return value (a sweeper such as Optuna maximises it: the pipeline returns the run's hypervolume)."""
     import hydra
 
     @functools.wraps(main)  # Hydra unwraps __wrapped__ to find the entry point's module (job name, run dir)
-    def task(cfg: DictConfig) -> None:
-        main(*setup(cfg))
+    def task(cfg: DictConfig) -> Any:
+        return main(*setup(cfg))
 
     return hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")(user_errors(task))

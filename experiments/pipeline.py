@@ -7,6 +7,8 @@ data → simulator → [the stages the rewards require, e.g. alignment reward mo
 filter → SFT → RL (weighting from config) → evaluate base / SFT / RL → report.md. The stages are declared in
 experiments/stages.py and run by rlrec.stages: each reuses its artifact when the same config already produced
 it, so a rerun resumes where the last one stopped; ``stages.json`` in the run dir times every stage.
+Returns the hypervolume the RL model adds over the SFT model (analysis.objective), the value an Optuna sweep
+(``hydra/sweeper=tune_popo``) maximises.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
+from analysis.objective import run_hypervolume
 from analysis.run_report import build_run_report
 from experiments import stages
 from experiments.common import entry_point
@@ -25,7 +28,7 @@ log = logging.getLogger("rlrec")
 
 
 @entry_point
-def main(config: Config, run_dir: Path) -> None:
+def main(config: Config, run_dir: Path) -> float:
     ctx = stages.context(config, run_dir)
     reward_set = stages.reward_set(ctx)  # data, simulator and whatever the rewards require (alignment models, …)
     ctx.logger = build_logger(config.logger, run_dir, dataclasses.asdict(config), reward_set.metadata)
@@ -44,6 +47,13 @@ def main(config: Config, run_dir: Path) -> None:
     report = build_run_report(run_dir, labels=list(models))
     print(report.read_text())
     print(f"\nreport: {report}")
+    try:
+        hv = run_hypervolume(run_dir)  # the job's return value: what a tuning sweeper maximises
+    except ValueError as err:  # e.g. an objective the evaluation could not compute: the run itself is fine
+        log.warning("%s; the job returns NaN (an Optuna trial then counts as failed)", err)
+        return float("nan")
+    print(f"hypervolume of rl over sft on {config.eval.objectives}: {hv:.6g}")
+    return hv
 
 
 if __name__ == "__main__":
