@@ -107,3 +107,19 @@ def test_optuna_tunes_popo_step_over_joblib_workers_against_hypervolume(tmp_path
     ranked = pd.read_csv(tmp_path / "report" / "hypervolume.csv").sort_values("hv", ascending=False)
     assert ranked["variant"].iloc[0] == labels[best]  # the report ranks the trials as Optuna did
     assert "| 1 |" in report.read_text()
+
+
+@pytest.mark.slow  # starts a local Ray instance: ~1-2 min on 2 cores
+def test_ray_launcher_runs_the_jobs_in_ray_workers(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="optional extra: pip install -e '.[ray]'")
+    sweep = tmp_path / "sweep"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "disabled", "HF_HUB_OFFLINE": "1"}
+    env.pop("RAY_ADDRESS", None)  # a local instance, whatever the machine's cluster is
+    proc = subprocess.run(
+        [sys.executable, str(APP), "-m", "weighting=popo", "weighting.params.weight_lr=0.05,0.2",
+         "hydra/launcher=ray_cluster", "hydra.launcher.ray.remote.num_cpus=1", f"hydra.sweep.dir={sweep}"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    trials = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert len(trials) == 2 and all(run_hypervolume(t) > 0 for t in trials)
