@@ -12,6 +12,9 @@ One optimizer step, as TRL runs it, with what this subclass adds (▶):
         all-reduced (mean over ranks) ──► I = Gram·1, w̃ ← w̃ ⊙ exp(η I / μ) ──► advantages re-formed for
         the new w (same forward, same step)
       ──► TRL's loss (any loss_type, KL, clipping) ──► backward ──► optimizer step
+      ▶ POPO, when the new advantage is Σ_k c_k A^k with c shared by the micro-batch (scale_rewards none /
+        batch, normalize_then_sum) and the loss is linear in it: the backward hands out Σ_k c_k ∇L_k, assembled
+        from the K products, instead of running through the network (K backward passes per step, not K + 1)
 
 POPO's one-forward design, the content of the per-reward objectives and the parameter subset are documented
 in :mod:`rlrec.trainers.per_reward`.
@@ -31,7 +34,14 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import GRPOTrainer
 
 from rlrec.trainers.monitor import monitor_metrics
-from rlrec.trainers.per_reward import per_reward_gradients, select_parameters, surrogate_cotangents
+from rlrec.trainers.per_reward import (
+    AssembledLoss,
+    assembled_gradients,
+    per_reward_gradients,
+    select_parameters,
+    shared_coefficients,
+    surrogate_cotangents,
+)
 from rlrec.trainers.types import ROW_INDEX_KEY, PopoRollout, PopoUpdate
 from rlrec.weighting import WeightingStrategy
 from rlrec.weighting.maths import gram_matrix
@@ -61,7 +71,10 @@ class WeightedGRPOTrainer(GRPOTrainer):
       the rows find their record entries after TRL's shuffle and split; a strategy whose ``advantages()`` is not
       None (advantage-level combination: GDPO, MO-GRPO, DVAO, SAW) replaces TRL's advantages with its own.
     * ``compute_loss`` — POPO only: re-forms the micro-batch's advantages for the current weights and, in the
-      first micro-batch of a rollout, arms the update (:class:`~rlrec.trainers.types.PopoUpdate`).
+      first micro-batch of a rollout, arms the update (:class:`~rlrec.trainers.types.PopoUpdate`). When the
+      update could assemble the real gradient from the per-reward ones (:meth:`_assemble`), the returned loss
+      is an :class:`~rlrec.trainers.per_reward.AssembledLoss`: same value, and its backward hands out that
+      gradient instead of running through the network (logged ``popo/assembled`` = 1).
     * ``_get_per_token_logps_and_entropies`` — POPO only, when armed: right after TRL's training forward, the
       update :meth:`_popo_step` (TRL reads the advantages after this forward, so the real update of the same
       step uses the new weights). It is the only way to reach the forward's logps with their graph.
@@ -103,6 +116,8 @@ class WeightedGRPOTrainer(GRPOTrainer):
         self._popo_params: list[torch.nn.Parameter] | None = None  # the gradient subset, chosen at the first update
         self._popo_rollout: PopoRollout | None = None  # the current rollout batch (training, POPO only)
         self._popo_armed: PopoUpdate | None = None  # set by compute_loss, consumed by the training forward
+        self._popo_assembled: list[torch.Tensor | None] | None = None  # the real gradient, when assembled
+        self._popo_told: set[str] = set()  # reasons for a real backward already logged
         self._strategy_advantages: torch.Tensor | None = None  # [B*G] from strategy.advantages(), this rollout
         if strategy.gradient_spec is not None and self.is_deepspeed_enabled:
             if self.accelerator.state.deepspeed_plugin.zero_stage == 3:
@@ -177,6 +192,9 @@ class WeightedGRPOTrainer(GRPOTrainer):
             self._popo_armed = PopoUpdate.of(rollout, inputs)  # consumed by the training forward below
         inputs["advantages"] = rollout.combined_advantages(self.strategy.weights())  # [n], for the current weights
         loss = super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+        if self._popo_assembled is not None:  # the real gradient is known: its backward skips the network
+            grads, self._popo_assembled = self._popo_assembled, None
+            loss = AssembledLoss.apply(loss, grads, *self._popo_params)
         if self._popo_armed is not None:
             self._popo_armed = None
             raise RuntimeError(
@@ -206,19 +224,82 @@ class WeightedGRPOTrainer(GRPOTrainer):
             self.epsilon_low, self.epsilon_high, ref_logps=update.ref_logps, beta=self.beta if spec.include_kl else 0.0,
         )  # [K, n, T]
         # 2. ∇θ L_k as K vector-Jacobian products through the forward TRL just ran: no extra forward.
-        grads = per_reward_gradients(logps, self._popo_params, cotangents)  # P x [K, *shape]
+        grads = per_reward_gradients(logps, self._popo_params, cotangents, unused_as_none=True)  # P x [K, *shape]
         grads_done = time.perf_counter()
         # 3. Their Gram matrix, averaged over ranks: identical on every rank, so the weights stay identical.
-        gram = self._reduce_gram(gram_matrix(grads))  # [K, K]
-        del grads
-        # 4. Eq. 6 then Eq. 5: I = Gram · 1, w̃ ← w̃ ⊙ exp(η(t) I / μ), η(t) the policy's current learning rate.
+        present = [g for g in grads if g is not None]
+        num_rewards = len(self.strategy.names)
+        local = gram_matrix(present) if present else torch.zeros(num_rewards, num_rewards, dtype=torch.float64)
+        gram_done = time.perf_counter()
+        gram = self._reduce_gram(local)  # [K, K]
+        # 4. Eq. 6 then Eq. 5 (or its scale-free form): I = Gram · 1, w̃ ← w̃ ⊙ exp(step).
         lr = self.lr_scheduler.get_last_lr()[0] if self.lr_scheduler is not None else self.args.learning_rate
         metrics = self.strategy.observe_gram(gram, lr)
         # 5. TRL's loss reads the advantages after this forward: re-form them for the new weights.
         update.batch["advantages"] = update.rollout.combined_advantages(self.strategy.weights())  # [n]
+        update_done = time.perf_counter()
+        # 6. The real gradient from the same K products, when it is their linear combination.
+        self._popo_assembled = self._assemble(logps, update, grads)
+        del grads
+        metrics["popo/assembled"] = float(self._popo_assembled is not None)
         metrics["popo/time/per_reward_grads_s"] = grads_done - start
-        metrics["popo/time/gram_update_s"] = time.perf_counter() - grads_done
+        metrics["popo/time/gram_s"] = gram_done - grads_done
+        metrics["popo/time/gram_update_s"] = update_done - grads_done
+        metrics["popo/time/assemble_s"] = time.perf_counter() - update_done
         self._log_metrics(metrics)
+
+    def _assemble(self, logps: torch.Tensor, update: PopoUpdate, grads) -> list[torch.Tensor | None] | None:
+        """``∇L = Σ_k c_k ∇L_k`` per parameter (TRL's loss normaliser included), or None: run the real backward.
+
+        Exact when (a) the per-reward gradients cover every trainable parameter, (b) TRL's loss is the plain
+        GRPO surrogate (``loss_type=grpo``, β = 0, no entropy bonus / entropy mask / off-policy mask / vLLM
+        importance weights / MoE aux loss, token-level ratios), (c) no completion token is outside the trust
+        region (then the surrogate is linear in the advantage: always true on-policy, ρ = 1) and (d) the new
+        advantage is ``Σ_k c_k A^k`` with ``c`` shared by the micro-batch (:func:`shared_coefficients`).
+        The first time a condition fails, it is logged (``popo/assembled`` is 0 for that update).
+        """
+        reason = self._assembly_blocker(logps, update)
+        coefficients = None
+        if reason is None:
+            coefficients = shared_coefficients(update.rollout.advantages, update.batch["advantages"])
+            if coefficients is None:
+                reason = (f"the advantage is not one linear combination of the per-reward advantages for the whole "
+                          f"micro-batch (scale_rewards={self.scale_rewards}; per-group scaling, or NaN rewards)")
+        if reason is not None:
+            if reason not in self._popo_told:
+                self._popo_told.add(reason)
+                log.info("POPO runs the real backward too (K + 1 backward passes per update): %s", reason)
+            return None
+        return assembled_gradients(grads, coefficients, 1.0 / self.current_gradient_accumulation_steps)
+
+    def _assembly_blocker(self, logps: torch.Tensor, update: PopoUpdate) -> str | None:
+        """Why the real gradient cannot be assembled from the per-reward ones (None: it can)."""
+        trainable = {id(p) for p in self.model.parameters() if p.requires_grad}
+        if trainable != {id(p) for p in self._popo_params}:
+            return "weighting.params.grad_params selects a subset of the trainable parameters"
+        if self.loss_type != "grpo":
+            return f"rl.loss_type={self.loss_type} (only grpo's normaliser is mirrored by the per-reward objectives)"
+        if self.beta != 0.0:
+            return "rl.beta > 0 (the KL gradient would be one more product)"
+        extras = {
+            "an entropy bonus": getattr(self, "_entropy_bonus_enabled", True),
+            "top_entropy_quantile < 1": getattr(self, "top_entropy_quantile", 0.0) < 1.0,
+            "an off-policy mask": getattr(self, "off_policy_mask_threshold", 0.0) is not None,
+            "vLLM importance weights": self.use_vllm and getattr(self, "vllm_importance_sampling_correction", True),
+            "an MoE aux loss": getattr(self, "aux_loss_enabled", True),
+            "sequence-level importance ratios": getattr(self, "importance_sampling_level", None) != "token",
+        }
+        for name, present in extras.items():
+            if present:
+                return f"TRL's loss has {name}"
+        if update.old_logps is not None:
+            ratio = torch.exp(logps.detach() - update.old_logps)  # [n, T]
+            outside = (ratio > 1 + self.epsilon_high) | (ratio < 1 - self.epsilon_low)
+            if self.args.delta is not None:
+                outside = outside | (ratio > self.args.delta)
+            if (outside & update.mask.bool()).any():
+                return "a token left the trust region (the clipped surrogate is not linear in the advantage)"
+        return None
 
     def _reduce_gram(self, gram: torch.Tensor) -> torch.Tensor:
         """Mean of the per-rank Gram matrices (all-reduce of K x K numbers; every rank gets the same result).

@@ -8,7 +8,10 @@ log-probabilities ``logps`` [B, T] of the training forward, so by the chain rule
 
 The K cotangents ``v_k`` are closed-form (:func:`surrogate_cotangents`, no graph), and the K vector-Jacobian
 products reuse the graph of the forward TRL already ran (``retain_graph``), so POPO pays K extra *backward*
-passes over the chosen parameters, never an extra forward. (Batched VJPs via ``is_grads_batched`` would need
+passes over the chosen parameters, never an extra forward. When the real loss's advantage is a batch-shared
+linear combination of the ``A^k`` (:func:`shared_coefficients`), its gradient is assembled from the same K
+products (:func:`assembled_gradients`, :class:`AssembledLoss`) and the real backward is skipped: K backward
+passes per step instead of K + 1. (Batched VJPs via ``is_grads_batched`` would need
 vmap through TRL's fused LM-head kernel, whose backward accumulates in place and is rejected by vmap
 ("aten::add_ ... use out-of-place operators"); through the backbone alone, vmapped K=2 VJPs were exact but
 1.1x (SmolLM2) to 4x (2-layer toy) slower than this loop on CPU.)
@@ -31,7 +34,10 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["select_parameters", "surrogate_cotangents", "per_reward_gradients"]
+__all__ = [
+    "select_parameters", "surrogate_cotangents", "per_reward_gradients", "shared_coefficients", "assembled_gradients",
+    "AssembledLoss",
+]
 
 
 def select_parameters(model: nn.Module, patterns: Sequence[str]) -> list[tuple[str, nn.Parameter]]:
@@ -91,21 +97,81 @@ def surrogate_cotangents(
     return cotangents
 
 
-def per_reward_gradients(output: Tensor, params: Sequence[Tensor], cotangents: Tensor) -> list[Tensor]:
+def per_reward_gradients(
+    output: Tensor, params: Sequence[Tensor], cotangents: Tensor, unused_as_none: bool = False
+) -> list[Tensor | None]:
     """K vector-Jacobian products ``J^T v_k`` through the retained graph of one forward.
 
     ``output``: ``[B, T]`` (the training forward's logps, still attached to its graph); ``params``: P tensors;
-    ``cotangents``: ``[K, B, T]``. The graph is retained for the real backward that follows. Returns one
-    tensor ``[K, *param.shape]`` per parameter (zeros where a parameter does not affect ``output``).
+    ``cotangents``: ``[K, B, T]``. The graph is retained for the real backward that may follow. Returns one
+    tensor ``[K, *param.shape]`` per parameter; a parameter that does not affect ``output`` gets zeros, or
+    None with ``unused_as_none`` (a real backward leaves its ``.grad`` None, and AdamW skips it).
     """
     per_reward: list[list[Tensor | None]] = []
     for v in cotangents:
         grads = torch.autograd.grad(output, params, grad_outputs=v, retain_graph=True, allow_unused=True)
         per_reward.append(list(grads))
-    stacked = []
+    stacked: list[Tensor | None] = []
     for j, param in enumerate(params):
+        if unused_as_none and all(g[j] is None for g in per_reward):
+            stacked.append(None)
+            continue
         grads = [g[j] if g[j] is not None else torch.zeros_like(param) for g in per_reward]
         for g in per_reward:  # drop the per-reward copy as soon as it is stacked (peak memory ~ K + 1 params)
             g[j] = None
         stacked.append(torch.stack(grads))
     return stacked
+
+
+def shared_coefficients(per_reward: Tensor, combined: Tensor, rtol: float = 1e-5) -> Tensor | None:
+    """Coefficients ``c`` [K] shared by every row with ``combined ≈ per_reward @ c``, or None if there are none.
+
+    ``per_reward``: ``[n, K]`` the per-reward advantages ``A^k`` of a micro-batch; ``combined``: ``[n]`` the
+    advantage the real loss uses. The GRPO surrogate's gradient is linear in the advantages while no token
+    leaves the trust region, so then ``∇L = Σ_k c_k ∇L_k`` exactly. ``c`` exists for ``scale_rewards`` none
+    (``c = w``) and batch (``c_k = w_k (σ_k + ε) / (σ(w) + ε)``, σ the batch stds), and for
+    ``normalize_then_sum`` with group-scaled ``A^k`` (``c_k = w_k / (σ_batch(Σ w z) + ε)``); with per-group
+    scaling the coefficients differ between groups and there is none in general (nor with NaN rewards, which
+    TRL counts as 0 in the sum but ``A^k`` leaves out of the group mean). Found by least squares in float64
+    and accepted only if ``max|combined - per_reward @ c| <= rtol · max|combined|``.
+    """
+    a, y = per_reward.detach().double(), combined.detach().double()
+    scale = float(y.abs().max()) if y.numel() else 0.0
+    if scale == 0.0:
+        return torch.zeros(a.shape[1], dtype=torch.float64, device=a.device)
+    c = torch.linalg.lstsq(a.cpu(), y.cpu().unsqueeze(1), driver="gelsd").solution.squeeze(1).to(a.device)
+    residual = float((y - a @ c).abs().max())
+    return c if residual <= rtol * scale else None
+
+
+def assembled_gradients(grads: Sequence[Tensor | None], coefficients: Tensor, scale: float = 1.0) -> list[Tensor | None]:
+    """``scale · Σ_k c_k g_k`` per parameter from its ``[K, *shape]`` per-reward gradients (None stays None)."""
+    out: list[Tensor | None] = []
+    for g in grads:
+        if g is None:
+            out.append(None)
+            continue
+        c = (coefficients * scale).to(device=g.device, dtype=g.dtype).view(-1, *([1] * (g.dim() - 1)))  # [K, 1, ...]
+        out.append((c * g).sum(dim=0))
+    return out
+
+
+class AssembledLoss(torch.autograd.Function):
+    """A scalar whose value is the real loss and whose backward hands each parameter a precomputed gradient.
+
+    ``AssembledLoss.apply(value, grads, *params)``: ``value`` the (detached) loss, ``grads`` one tensor (or
+    None) per parameter of ``params``. ``backward`` returns ``grad_output · grads``, so whatever runs the
+    backward (accelerate's loss scaling, DDP's gradient hooks, DeepSpeed ZeRO-1/2) sees an ordinary
+    gradient accumulated into ``.grad`` — without a backward pass through the network.
+    """
+
+    @staticmethod
+    def forward(ctx, value: Tensor, grads: list, *params: Tensor) -> Tensor:  # noqa: D102
+        ctx.grads = grads
+        return value.detach().clone()
+
+    @staticmethod
+    def backward(ctx, grad_output: Tensor):  # noqa: D102
+        grads = [None if g is None else g * grad_output.to(g.dtype) for g in ctx.grads]
+        ctx.grads = None  # one backward only; free the gradients
+        return (None, None, *grads)
