@@ -11,7 +11,13 @@ products reuse the graph of the forward TRL already ran (``retain_graph``), so P
 passes over the chosen parameters, never an extra forward. When the real loss's advantage is a batch-shared
 linear combination of the ``A^k`` (:func:`shared_coefficients`), its gradient is assembled from the same K
 products (:func:`assembled_gradients`, :class:`AssembledLoss`) and the real backward is skipped: K backward
-passes per step instead of K + 1. (Batched VJPs via ``is_grads_batched`` would need
+passes per step instead of K + 1. With per-group scaling (TRL's default ``scale_rewards=group``) the real
+advantage is ``Σ_k c_{g,k} A^k`` with coefficients that differ between the groups of a micro-batch, so its
+cotangent lies outside the span of the K per-reward cotangents whenever the micro-batch holds two or more
+groups, and any exact method needs a (K+1)-th vector-Jacobian product; batching the K + 1 products does not
+reduce their FLOPs (and was slower on CPU, below). A micro-batch of one group (``rl.batch_size`` = G) does
+assemble. (Row-wise recombination of the K activation gradients at every layer would be exact and cheaper,
+about half a backward, but needs per-layer hooks and is not implemented.) (Batched VJPs via ``is_grads_batched`` would need
 vmap through TRL's fused LM-head kernel, whose backward accumulates in place and is rejected by vmap
 ("aten::add_ ... use out-of-place operators"); through the backbone alone, vmapped K=2 VJPs were exact but
 1.1x (SmolLM2) to 4x (2-layer toy) slower than this loop on CPU.)
