@@ -326,3 +326,56 @@ def eval_stage(label: str, checkpoint: str, final: bool, split: str = "test") ->
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in (DATA, SIMULATOR, ALIGNMENT, DISTILL, SFT, RL)}
+
+
+# ------------------------------------------------------------------------------- enhancer (opt-in, Taiji Stage 4)
+
+
+def enhance_models(ctx: RunContext) -> dict[str, str]:
+    """``enhance.policies`` as label → checkpoint: base = ``model.policy``, sft / rl = those stages' products (reused
+    when the pipeline built them for this config, else run now)."""
+    found = {"base": lambda: ctx.config.model.policy, "sft": lambda: str(run("sft", ctx)), "rl": lambda: str(run("rl", ctx))}
+    return {label: found[label]() for label in ctx.config.enhance.policies}
+
+
+def enhance_outputs_stage(label: str, checkpoint: str) -> Stage:
+    """One policy's output for every enhancer user, generated and embedded (the costly part, cached per checkpoint)."""
+
+    def key(ctx: RunContext) -> tuple:
+        c, s = ctx.config, ctx.config.simulator
+        e = c.enhance
+        cohort = (e.users, e.train_fraction, e.min_history, e.holdout_fraction, e.seed)  # what picks users and cut-offs
+        return (c.data, _data_fingerprint(ctx), s.labels, s.conversion_horizon, s.conversion_min_rating,
+                s.holdout_fraction, s.history_len, cohort, dataclasses.replace(c.eval, checkpoint=None, label=label),
+                c.model, dir_key(checkpoint))
+
+    def run_(ctx: RunContext, folder: Path) -> Any:
+        from rlrec.enhance.stage import generate_outputs
+
+        return generate_outputs(ctx.config, ctx.product("data"), enhance_cohort(ctx), checkpoint, folder, ctx.embedder())
+
+    def load(ctx: RunContext, folder: Path) -> Any:
+        from rlrec.enhance.stage import read_outputs
+
+        return read_outputs(folder)
+
+    return Stage("enhance_outputs", key=key, run=run_, load=load, requires=("data",),
+                 info=lambda out: {"checkpoint": checkpoint, "users": len(out.users)},
+                 doc="one policy's outputs for the enhancer users (Taiji Stage 4)")
+
+
+def enhance_cohort(ctx: RunContext) -> Any:
+    from rlrec.enhance.stage import enhancer_cohort
+
+    return ctx.shared("enhance_cohort", lambda: enhancer_cohort(ctx.config, ctx.product("data")))
+
+
+def enhance(ctx: RunContext, models: dict[str, str]) -> Any:
+    """Taiji Stage 4 for each ``label → checkpoint`` (the last is the run's final policy): outputs per policy
+    (cached stages), then PQ / cross-user features and the ranker comparison into ``<run_dir>/enhance/``."""
+    from rlrec.enhance.stage import run_enhancer
+
+    outputs = {label: run_stage(enhance_outputs_stage(label, str(ckpt)), ctx, STAGES, label=f"enhance outputs {label}")
+               for label, ckpt in models.items()}
+    seconds = {row["stage"]: row["seconds"] for row in ctx.timings}
+    return run_enhancer(ctx.config, ctx.product("data"), enhance_cohort(ctx), outputs, ctx.run_dir, seconds)

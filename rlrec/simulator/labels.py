@@ -62,6 +62,9 @@ class LabelledLog:
     semantics: str  # one paragraph for the card
     counts: Counter = field(default_factory=Counter)  # what was labelled, held out or left unlabelled (and why)
     warnings: list[str] = field(default_factory=list)  # for the log and the card (e.g. nearly every click converts)
+    # [C] int64: how many of the user's catalogued events precede the context (its full history length; rlrec.enhance
+    # places a user's cut-off at a context with it)
+    ctx_past: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def positives(self, split: int) -> np.ndarray:
         """Indices of the positives in ``split`` (TRAIN / HOLDOUT), ``[P_split]``."""
@@ -99,6 +102,7 @@ class _Builder:
         self.ctx_user: list[str] = []
         self.ctx_hist: list[np.ndarray] = []
         self.ctx_split: list[int] = []
+        self.ctx_past: list[int] = []
         self.pos: list[tuple[int, int, float]] = []
         self.counts: Counter = Counter()
 
@@ -114,6 +118,7 @@ class _Builder:
         self.ctx_user.append(user)
         self.ctx_hist.append(hist)
         self.ctx_split.append(split)
+        self.ctx_past.append(len(past_rows))
         self.pos.extend((c, item, conv) for item, conv in items.items())
         self.counts[f"{'train' if split == TRAIN else 'holdout'}_positives"] += len(items)
 
@@ -130,6 +135,7 @@ class _Builder:
             labeler=labeler,
             semantics=semantics,
             counts=self.counts,
+            ctx_past=np.array(self.ctx_past, dtype=np.int64),
         )
 
 
