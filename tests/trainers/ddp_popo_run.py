@@ -1,7 +1,9 @@
 """Run under ``accelerate launch --cpu --num_processes 2`` by test_distributed.py: a few POPO steps (gloo).
 
 Each rank writes ``rank<r>.json`` with its local Gram matrices, the all-reduced ones, the weights after every
-update and the weights in its log history. Usage: ddp_popo_run.py <tiny model folder> <output folder>
+update, the weights in its log history, whether each update assembled the real gradient (``popo/assembled``)
+and a checksum of the parameters after training (equal on both ranks only if DDP all-reduced the gradients).
+Usage: ddp_popo_run.py <tiny model folder> <output folder> [completions per rank, default 4]
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from rlrec.config import WeightingConfig  # noqa: E402
 from tests.trainers.conftest import make_trainer, weight_trajectory  # noqa: E402
 
 
-def main(policy: str, out: str) -> None:
+def main(policy: str, out: str, batch_size: str = "4") -> None:
     trainer = make_trainer(
-        Path(policy), Path(out) / "run", WeightingConfig(name="popo", params={"mu": 1e-3, "eta": 1e-3}), max_steps=3, batch_size=4
+        Path(policy), Path(out) / "run", WeightingConfig(name="popo", params={"mu": 1e-3, "eta": 1e-3}), max_steps=3,
+        batch_size=int(batch_size),
     )
     record = {"local_grams": [], "reduced_grams": [], "weights": []}
     reduce_gram, observe_gram = trainer._reduce_gram, trainer.strategy.observe_gram
@@ -39,6 +42,8 @@ def main(policy: str, out: str) -> None:
     trainer._reduce_gram, trainer.strategy.observe_gram = recording_reduce, recording_observe
     trainer.train()
     record["logged_weights"] = weight_trajectory(trainer, ["vowel_rate", "length_score"])
+    record["assembled"] = [h["popo/assembled"] for h in trainer.state.log_history if "popo/assembled" in h]
+    record["param_checksum"] = sum(float(p.detach().double().abs().sum()) for p in trainer.model.parameters())
     record["world_size"] = trainer.accelerator.num_processes
     record["backend"] = torch.distributed.get_backend() if torch.distributed.is_initialized() else None
     rank = trainer.accelerator.process_index
@@ -46,4 +51,4 @@ def main(policy: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:4])
