@@ -122,7 +122,9 @@ def build_trainer(
     from trl import SFTTrainer
 
     from rlrec.assets import load_tokenizer, resolve_model_path
+    from rlrec.fused_head import score_labelled_positions_only
 
+    score_labelled_positions_only()  # the prompt tokens carry no label: do not project them on CPU either
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in records])
     args = trl_args(cfg, Path(out_dir) / "trainer", seed, report_to)
     args.model_init_kwargs = {"dtype": dtype}

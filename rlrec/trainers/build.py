@@ -92,8 +92,10 @@ def build_trainer(
     ``weighting``: a config (the strategy is built here, initial weights = ``weighting.initial_weights`` or
     ``initial_weights``) or an already-built strategy.
     """
+    from rlrec.fused_head import score_labelled_positions_only
     from rlrec.trainers.grpo import WeightedGRPOTrainer
 
+    score_labelled_positions_only()  # the prompt tokens carry no label: do not project them on CPU either
     if len(reward_funcs) != len(reward_names):
         raise ValueError(f"{len(reward_funcs)} reward functions but {len(reward_names)} reward names")
     strategy = (
