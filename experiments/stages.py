@@ -227,7 +227,8 @@ def _rl_key(ctx: RunContext) -> tuple:
     c = ctx.config
     return (c.data, _data_fingerprint(ctx), c.simulator, c.reward, dataclasses.replace(c.rl, init_from=None), c.weighting,
             c.model, c.seed,
-            dir_key(start_policy(ctx)), {k: dir_key(v) for k, v in (ctx.products.get("alignment_models") or {}).items()})
+            dir_key(start_policy(ctx)), {k: dir_key(v) for k, v in (ctx.products.get("alignment_models") or {}).items()},
+            *((c.task,) if c.task.name != "next_item" else ()))  # a RecGPT task: its prompts and settings
 
 
 def _rl_run(ctx: RunContext, folder: Path) -> Path:
@@ -238,11 +239,22 @@ def _rl_run(ctx: RunContext, folder: Path) -> Path:
     history.unlink(missing_ok=True)  # a killed earlier attempt left partial curves
     recorder = LocalRunLogger(history.parent)
     rs = reward_set(ctx)
-    final = run_rl(ctx.config, ctx.product("data").splits["rl"], rs.functions, rs.names, rs.initial_weights,
+    final = run_rl(ctx.config, rl_examples(ctx), rs.functions, rs.names, rs.initial_weights,
                    folder / "rl", reward_stats=rs.pop_stats, policy=start_policy(ctx),
                    callbacks=[RunLoggerCallback(MultiLogger([ctx.logger, recorder]))])
     recorder.close()
     return final
+
+
+def rl_examples(ctx: RunContext) -> list:
+    """The RL split's prompts: Taiji's, or those of the RecGPT task ``task.name`` (rlrec/recgpt/tasks.py)."""
+    prepared = ctx.product("data")
+    if ctx.config.task.name == "next_item":
+        return prepared.splits["rl"]
+    from rlrec.recgpt.tasks import task_examples
+
+    examples = prepared.splits["rl"][: ctx.config.rl.max_prompts]
+    return task_examples(prepared.log, examples, ctx.config.task)
 
 
 def _rl_load(ctx: RunContext, folder: Path) -> Path:
@@ -326,6 +338,15 @@ def eval_stage(label: str, checkpoint: str, final: bool, split: str = "test") ->
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in (DATA, SIMULATOR, ALIGNMENT, DISTILL, SFT, RL)}
+
+
+def _recgpt_stages() -> dict[str, Stage]:
+    from rlrec.recgpt.stages import recgpt_stages  # RecGPT's task family (tri_tower, …)
+
+    return recgpt_stages(_data_fingerprint)
+
+
+STAGES.update(_recgpt_stages())
 
 
 # ------------------------------------------------------------------------------- enhancer (opt-in, Taiji Stage 4)

@@ -84,6 +84,12 @@ class Reward:
         """One value (or None) per scorable completion, in order. ``columns`` holds the declared columns."""
         raise NotImplementedError
 
+    def parse(self, completion: Any) -> Any:
+        """The parsed view of one completion that :meth:`scorable` and :meth:`score` receive. Default: the answer
+        format's :func:`rlrec.answer.parse_answer`; a task with another output format (RecGPT's tag lists,
+        ``rlrec.recgpt.parsing``) overrides it with that format's one parser."""
+        return parse_answer(completion)
+
     def scorable(self, parsed: ParsedAnswer) -> bool:
         """Whether :meth:`score` can score this completion; others get ``params.unparseable_value``.
 
@@ -103,7 +109,7 @@ class Reward:
         if len(prompts) != n:
             raise RewardError(f"reward {self.__name__!r}: got {len(prompts)} prompts for {n} completions")
         columns = self._columns(kwargs, n)
-        parsed = [parse_answer(c) for c in completions]
+        parsed = [self.parse(c) for c in completions]
         keep = [i for i, p in enumerate(parsed) if self.scorable(p)]
         values: list[float | None] = [self.params.unparseable_value] * n
         if keep:

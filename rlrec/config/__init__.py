@@ -41,6 +41,7 @@ from rlrec.config.rl import (  # noqa: F401
     SimulatorConfig,
     WeightingConfig,
 )
+from rlrec.config.task import TaskConfig, TowerConfig  # noqa: F401
 from rlrec.config.training import (  # noqa: F401
     DistillConfig,
     LoraConfig,
@@ -68,6 +69,7 @@ class Config:
     rl: RLConfig = field(default_factory=RLConfig)
     weighting: WeightingConfig = field(default_factory=WeightingConfig)
     enhance: EnhanceConfig = field(default_factory=EnhanceConfig)  # Taiji Stage 4 (experiments/enhance.py)
+    task: TaskConfig = field(default_factory=TaskConfig)  # next_item (Taiji) or a RecGPT task (rlrec/config/task.py)
     # Modules outside rlrec that register rewards / weighting strategies (rlrec.plugins), e.g.
     # [my_pkg.my_reward]; their YAML goes on Hydra's searchpath (hydra.searchpath=[file:///…/conf]).
     # Given on the command line (or in $RLREC_PLUGINS) they are imported before compose, so their params are
@@ -91,4 +93,4 @@ class Config:
                 raise ValueError(f"weighting.initial_weights must be >= 0 with a positive sum, got {list(weights)}")
 
 
-__all__ = ['AlignmentConfig', 'BestOfNConfig', 'Config', 'ConfigError', 'DataConfig', 'DistillConfig', 'ENHANCE_POLICIES', 'EnhanceConfig', 'EvalConfig', 'GRPO_LOSS_TYPES', 'LR_SCHEDULERS', 'LoggerConfig', 'LoraConfig', 'ModelConfig', 'NoveltyConfig', 'PPLFilterConfig', 'REWARD_AGGREGATIONS', 'REWARD_SCALES', 'RLConfig', 'RewardConfig', 'RewardModelConfig', 'RewardTermConfig', 'SFTConfig', 'SimulatorConfig', 'SplitConfig', 'TeacherConfig', 'VLLM_MODES', 'WeightingConfig', 'check_choice', 'check_positive']
+__all__ = ['AlignmentConfig', 'BestOfNConfig', 'Config', 'ConfigError', 'DataConfig', 'DistillConfig', 'ENHANCE_POLICIES', 'EnhanceConfig', 'EvalConfig', 'GRPO_LOSS_TYPES', 'LR_SCHEDULERS', 'LoggerConfig', 'LoraConfig', 'ModelConfig', 'NoveltyConfig', 'PPLFilterConfig', 'REWARD_AGGREGATIONS', 'REWARD_SCALES', 'RLConfig', 'RewardConfig', 'RewardModelConfig', 'RewardTermConfig', 'SFTConfig', 'SimulatorConfig', 'SplitConfig', 'TaskConfig', 'TeacherConfig', 'TowerConfig', 'VLLM_MODES', 'WeightingConfig', 'check_choice', 'check_positive']

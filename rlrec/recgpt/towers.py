@@ -29,40 +29,19 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import torch
 from torch import nn
 
+from rlrec.config.task import TowerConfig
 from rlrec.data.schema import Catalog, Interaction, Item
 
 __all__ = ["TowerConfig", "TriTower", "TowerVocab", "item_tag_texts", "training_pairs", "train_towers",
-           "info_nce", "load_towers"]
+           "info_nce", "load_towers", "save_towers", "moment_start", "history_before"]
 
 log = logging.getLogger("rlrec")
 _WORD = re.compile(r"[a-z0-9]+")
-
-
-@dataclass(frozen=True)
-class TowerConfig:
-    """Tower sizes and training (``task.towers`` in ``conf/task/*.yaml`` maps onto it)."""
-
-    dim: int = 32  # D: every tower's output size
-    hidden: int = 64  # one hidden layer per tower DNN
-    history_len: int = 20  # L: recent items mean-pooled in the user tower
-    epochs: int = 3
-    batch_size: int = 512
-    learning_rate: float = 3e-3
-    temperature: float = 0.1  # τ of the in-batch softmax losses
-    alpha: float = 0.5  # L_sem = α L_tag + (1 − α) L_cate (seed §2.3.2)
-    semantic: bool = True  # False: L_col only (the two-tower baseline)
-    id_dropout: float = 0.2  # share of rows whose user id is replaced by the cold id (users never seen)
-    max_tag_words: int = 16
-    seed: int = 0
-    # torch intra-op threads while training; 1 avoids OpenMP oversubscription on a shared CPU (2 threads were 13x
-    # slower than 1 for these small towers with other jobs running); null = torch default
-    threads: Optional[int] = 1
 
 
 def words(text: str) -> list[str]:
@@ -170,11 +149,17 @@ def _moment(e: Interaction) -> tuple:
     return ("group", e.group) if e.group is not None else ("time", e.time)
 
 
+def moment_start(events: Sequence[Interaction], index: int) -> int:
+    """Index of the first event of event ``index``'s moment (basket, or same time when ungrouped)."""
+    start = index
+    while start > 0 and _moment(events[start - 1]) == _moment(events[index]):
+        start -= 1
+    return start
+
+
 def history_before(events: Sequence[Interaction], cut: int, history_len: int) -> list[str]:
     """Item ids of the ``history_len`` most recent events of moments before event ``cut``'s moment."""
-    start = cut
-    while start > 0 and _moment(events[start - 1]) == _moment(events[cut]):
-        start -= 1
+    start = moment_start(events, cut)
     return [e.item_id for e in events[max(0, start - history_len): start]][::-1]
 
 
