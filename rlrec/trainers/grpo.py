@@ -194,7 +194,7 @@ class WeightedGRPOTrainer(GRPOTrainer):
         loss = super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
         if self._popo_assembled is not None:  # the real gradient is known: its backward skips the network
             grads, self._popo_assembled = self._popo_assembled, None
-            loss = AssembledLoss.apply(loss, grads, *self._popo_params)
+            loss = AssembledLoss.apply(loss.detach(), grads, *self._popo_params)
         if self._popo_armed is not None:
             self._popo_armed = None
             raise RuntimeError(
