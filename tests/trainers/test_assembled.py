@@ -126,3 +126,22 @@ def test_assembled_loss_hands_out_the_given_gradients():
     assert loss.item() == 7.0 and loss.requires_grad
     (3.0 * loss).backward()  # e.g. a loss scale: the gradient follows grad_output
     assert a.grad.tolist() == [-1.5, 0.0] and b.grad is None
+
+
+def test_assembled_loss_does_not_reach_into_the_network(trainer_factory):
+    """The loss handed to the backward links only to the parameters (AccumulateGrad), never to TRL's loss graph:
+    otherwise autograd walks the whole network with undefined gradients (it did: 1.2 s of a tiny-model step)."""
+    trainer = trainer_factory(POPO, max_steps=1, scale_rewards="none")
+    seen = []
+    compute_loss = trainer.compute_loss
+
+    def recording(*args, **kwargs):
+        loss = compute_loss(*args, **kwargs)
+        seen.append(loss)
+        return loss
+
+    trainer.compute_loss = recording
+    trainer.train()
+    assert seen and type(seen[0].grad_fn).__name__ == "AssembledLossBackward"
+    linked = {type(fn).__name__ for fn, _ in seen[0].grad_fn.next_functions if fn is not None}
+    assert linked == {"AccumulateGrad"}
