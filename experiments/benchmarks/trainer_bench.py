@@ -105,6 +105,11 @@ def _build(spec: dict):
                   bf16=torch.cuda.is_available(), logging_steps=1)
     out = Path(spec["out"]) / "tmp" / f"{spec['name']}_{spec['mode']}"
     if spec["weighting"] is None:
+        # TRL's trainer with the same CPU fused-head fix ours gets in build_trainer, so the ratio compares the
+        # trainers, not the LM head (that fix's own gain is measured by experiments.benchmarks.fused_head_bench)
+        from rlrec.fused_head import score_labelled_positions_only
+
+        score_labelled_positions_only()
         args = grpo_args(rl, ModelConfig(), out, seed=0, reward_weights=[0.5] * spec["k"], **common)
         return GRPOTrainer(model=policy, reward_funcs=rewards, args=args, train_dataset=_dataset(64),
                            peft_config=peft_config(rl.lora))
