@@ -3,8 +3,8 @@
 Rewards arrive as TRL gathers them: ``[N, K]`` with ``N = B*G`` (the G completions of a prompt in consecutive
 rows), NaN where a reward returned ``None``. A row where every reward is NaN is unscorable: its advantage is 0,
 as in TRL. Per-reward group z-scores reuse :func:`rlrec.weighting.per_reward_advantages` (TRL's
-``(r - mean_g) / (std_g + 1e-4)``, NaN-aware, 0 where undefined), so every strategy here normalises exactly as
-TRL does. This module is a helper (leading ``_``): strategy discovery skips it.
+``(r - mean_g) / (std_g + 1e-4)``, NaN-aware, 0 where undefined), so GDPO, SAW and MO-GRPO normalise exactly as
+TRL does; DVAO uses its paper's population statistics instead (:func:`dvao_advantages`). This module is a helper (leading ``_``): strategy discovery skips it.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from torch import Tensor
 from rlrec.weighting.advantages import advantage_moments, combined_advantages, per_reward_advantages
 
 __all__ = [
-    "gdpo_advantages", "saw_weights", "group_variances", "dvao_coefficients", "dvao_advantages",
+    "gdpo_advantages", "saw_weights", "group_population_std", "dvao_coefficients", "dvao_advantages",
     "mo_grpo_advantages", "mean_point", "hypervolume_contribution", "hv_meta_reward",
 ]
 
@@ -63,40 +63,59 @@ def saw_weights(rewards: Tensor, eps: float, offsets: Sequence[float] = ()) -> T
     return num_rewards * cv / (total + eps)
 
 
-def group_variances(rewards: Tensor, num_generations: int) -> Tensor:
-    """Unbiased within-group variance ``σ²_{b,k}`` ``[B, K]`` of ``rewards`` ``[B*G, K]``; 0 with < 2 valid values."""
+def group_population_std(rewards: Tensor, num_generations: int) -> Tensor:
+    """Population (1/n) within-group standard deviation ``σ_{b,k}`` ``[B, K]`` of ``rewards`` ``[B*G, K]``.
+
+    NaN values of reward k are left out of its group's statistics (n = the valid count); 0 with no valid value.
+    DVAO's σ is the population estimator (both public DVAO implementations read for
+    :mod:`rlrec.weighting.strategies.dvao` use ``correction=0``), not TRL's unbiased one.
+    """
     grouped = rewards.double().view(-1, num_generations, rewards.shape[1])  # [B, G, K]
     valid = ~torch.isnan(grouped)
-    count = valid.sum(dim=1)  # [B, K]
-    mean = torch.where(valid, grouped, torch.zeros_like(grouped)).sum(dim=1) / count.clamp(min=1)
+    count = valid.sum(dim=1).clamp(min=1)  # [B, K]
+    mean = torch.where(valid, grouped, torch.zeros_like(grouped)).sum(dim=1) / count
     squared = torch.where(valid, (grouped - mean.unsqueeze(1)) ** 2, torch.zeros_like(grouped)).sum(dim=1)
-    return torch.where(count >= 2, squared / (count - 1).clamp(min=1), torch.zeros_like(squared))
+    return (squared / count).sqrt()
 
 
-def dvao_coefficients(rewards: Tensor, num_generations: int, weights: Tensor) -> Tensor:
-    """DVAO's per-group combination weights ``λ_{b,k} = w_k σ²_{b,k} / Σ_j w_j σ²_{b,j}`` ``[B, K]``.
+def dvao_coefficients(rewards: Tensor, num_generations: int, weights: Tensor, eps: float) -> Tensor:
+    """DVAO's dynamic weights ``w̃_{b,k} = w_k σ_{b,k} / Σ_j w_j σ_{b,j}`` ``[B, K]`` (per group b).
 
-    ``σ²_{b,k}``: :func:`group_variances`; ``w`` ``[K]``: the target weights. A group where no reward varies
-    gets λ = 0 (its completions carry no signal). See :mod:`rlrec.weighting.strategies.dvao` for the source.
+    ``σ``: :func:`group_population_std`; ``w`` ``[K]``: the base weights. A group whose denominator is
+    ``<= eps`` (no reward varies) gets ``w̃ = 0``. See :mod:`rlrec.weighting.strategies.dvao` for the source.
     """
-    scaled = weights.double().unsqueeze(0) * group_variances(rewards, num_generations)  # [B, K]
-    total = scaled.sum(dim=1, keepdim=True)
-    return torch.where(total > 0, scaled / total.clamp(min=torch.finfo(torch.float64).tiny), torch.zeros_like(scaled))
+    scaled = weights.double().unsqueeze(0) * group_population_std(rewards, num_generations)  # [B, K]
+    total = scaled.sum(dim=1, keepdim=True)  # [B, 1]
+    return torch.where(total > eps, scaled / total.clamp(min=eps), torch.zeros_like(scaled))
 
 
-def dvao_advantages(rewards: Tensor, num_generations: int, weights: Tensor) -> Tensor:
-    """``A_{b,g} = Σ_k λ_{b,k} z_{b,g,k}`` ``[N]``, with ``z`` the per-reward group z-scores (TRL's)."""
-    z = per_reward_advantages(rewards, num_generations, scale="group").double()  # [N, K]
-    lam = dvao_coefficients(rewards, num_generations, weights).repeat_interleave(num_generations, dim=0)  # [N, K]
-    advantage = (lam * z).sum(dim=1)
+def dvao_advantages(rewards: Tensor, num_generations: int, weights: Tensor, eps: float) -> Tensor:
+    """DVAO's advantage ``A_{b,g} = Σ_k w̃_{b,k} A^k_{b,g}``, ``A^k = (r_k - μ_k) / σ_k``, as ``[N]``.
+
+    Computed in the equivalent closed form ``Σ_k w_k (r_k - μ_{b,k}) / Σ_j w_j σ_{b,j}`` (the σ_k of ``w̃_k``
+    cancels the σ_k of ``A^k``; a reward with σ_k = 0 has ``r_k = μ_k`` in its group, so it adds 0 either
+    way and no per-reward ε is needed). μ and σ are the group's population statistics over the valid values;
+    a NaN reward adds 0 to its row; a group with ``Σ_j w_j σ_j <= eps`` and an all-NaN row get 0.
+    """
+    n_rows, num_rewards = rewards.shape
+    grouped = rewards.double().view(-1, num_generations, num_rewards)  # [B, G, K]
+    deviation = (grouped - torch.nanmean(grouped, dim=1, keepdim=True)).nan_to_num(0.0)  # [B, G, K]
+    denominator = group_population_std(rewards, num_generations) @ weights.double()  # [B]
+    numerator = deviation @ weights.double()  # [B, G]
+    advantage = torch.where(
+        (denominator > eps).unsqueeze(1), numerator / denominator.clamp(min=eps).unsqueeze(1),
+        torch.zeros_like(numerator),
+    ).reshape(n_rows)
     return torch.where(_scorable(rewards), advantage, torch.zeros_like(advantage)).to(rewards.dtype)
 
 
 def mo_grpo_advantages(rewards: Tensor, num_generations: int, weights: Tensor) -> Tensor:
     """MO-GRPO (arXiv 2509.22047): ``A_{b,g} = K Σ_k w_k z_{b,g,k}``, each reward group-normalised, no batch step.
 
-    With the uniform weights ``w_k = 1/K`` this is MO-GRPO's ``Σ_k (r_k - mean_g r_k) / std_g r_k``: every reward
-    contributes a unit-variance share whatever its scale. ``[N, K]`` → ``[N]``."""
+    ``z`` = TRL's per-reward group z-score ``(r_k - mean_g r_k) / (std_g r_k + 1e-4)`` (unbiased std). With the
+    uniform weights ``w_k = 1/K`` this is MO-GRPO's ``Σ_k (r_k - mean_g r_k) / std_g r_k``: every reward
+    contributes a unit-variance share whatever its scale; ``w`` is rlrec's extension (see
+    :mod:`rlrec.weighting.strategies.mo_grpo` for what the source says). ``[N, K]`` → ``[N]``."""
     z = per_reward_advantages(rewards, num_generations, scale="group").double()
     advantage = rewards.shape[1] * (z @ weights.double())
     return torch.where(_scorable(rewards), advantage, torch.zeros_like(advantage)).to(rewards.dtype)
