@@ -14,7 +14,6 @@ from typing import Optional
 from rlrec.config.base import check_choice, check_positive
 
 TASKS = ("next_item", "interests", "item_tags", "explanations")
-INTEREST_SOURCES = ("generated", "history")
 
 
 @dataclass
@@ -49,9 +48,9 @@ class TowerConfig:
 @dataclass
 class TaskConfig:
     name: str = "next_item"  # next_item | interests | item_tags | explanations
-    # interests in the item-tag prompt: "generated" = LLM_UI's output (the recgpt_interests stage, model.policy),
-    # "history" = the user's most frequent finest categories (no LLM; quick runs)
-    interests_source: str = "generated"
+    # The interests shown in item-tag / explanation prompts are the user's most frequent finest categories
+    # (rlrec.recgpt.tasks.history_interests, no LLM). LLM_UI's generated interests can be passed to
+    # rlrec.recgpt.tasks.task_examples(interests=...); train_rl does not generate them first (not built yet).
     max_examples: int = 16  # prompts per split that the LLM stages generate for (interests, tags, explanations)
     history_len: int = 30  # most recent interactions compressed into the task prompts (RecGPT §2.1.1)
     prompt_token_budget: Optional[int] = 512  # oldest compressed lines dropped first; null = no limit
@@ -74,7 +73,6 @@ class TaskConfig:
 
     def __post_init__(self) -> None:
         check_choice("task.name", self.name, TASKS)
-        check_choice("task.interests_source", self.interests_source, INTEREST_SOURCES)
         check_positive("task", max_examples=self.max_examples, history_len=self.history_len, k=self.k,
                        max_new_tokens=self.max_new_tokens)
         if not 1 <= self.min_tags <= self.max_tags or not 1 <= self.min_interests <= self.max_interests:
