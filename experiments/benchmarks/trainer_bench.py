@@ -29,6 +29,7 @@ import json
 import platform
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -300,6 +301,7 @@ def main() -> None:
     (out / "results.json").write_text(json.dumps({"meta": meta, "table": table, "ratios": ratios, "raw": raw}, indent=2))
     md = _markdown(meta, table, ratios)
     (out / "results.md").write_text(md)
+    shutil.rmtree(out / "tmp", ignore_errors=True)  # the trainers' output dirs (checkpoints: GBs), not results
     print(md)
 
 
