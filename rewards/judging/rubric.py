@@ -39,8 +39,8 @@ Judge the recommendation on each criterion with "Yes" or "No":
 
 Answer with one JSON object and nothing else, e.g. {example}"""
 
-_YES = {"yes", "y", "true", "pass", "passed", "1", "✓"}
-_NO = {"no", "n", "false", "fail", "failed", "0", "✗"}
+_YES = {"yes", "y", "true", "pass", "passed", "1", "✓", "excellent", "good"}  # + RecGPT §3 grades
+_NO = {"no", "n", "false", "fail", "failed", "0", "✗", "bad"}
 
 
 def judge_messages(context: str, answer: str, criteria: Sequence[str],
@@ -66,17 +66,17 @@ def parse_verdicts(text: str, criteria: Sequence[str]) -> dict[str, bool] | None
             obj = None
         if isinstance(obj, dict):
             for key, value in obj.items():
-                verdict = _verdict(value)
-                if verdict is not None:
-                    verdicts[str(key).strip().lower()] = verdict
+                passed = verdict(value)
+                if passed is not None:
+                    verdicts[str(key).strip().lower()] = passed
     for name in criteria:
         if name in verdicts:
             continue
         line = re.search(rf"\b{re.escape(name)}\b\W{{0,4}}\s*([A-Za-z01✓✗]+)", text, re.IGNORECASE)
         if line:
-            verdict = _verdict(line.group(1))
-            if verdict is not None:
-                verdicts[name] = verdict
+            passed = verdict(line.group(1))
+            if passed is not None:
+                verdicts[name] = passed
     if any(name not in verdicts for name in criteria):
         return None
     return {name: verdicts[name] for name in criteria}
@@ -91,7 +91,9 @@ def aggregate(verdicts: Mapping[str, bool], how: str) -> float:
     return sum(values) / len(values)
 
 
-def _verdict(value: object) -> bool | None:
+def verdict(value: object) -> bool | None:
+    """A judge's (or a labeller's) pass / fail word: Yes / No, Pass / Fail, 1 / 0, Excellent / Good / Bad; None
+    for anything else."""
     if isinstance(value, bool):
         return value
     word = str(value).strip().strip(".,!\"'").lower()

@@ -23,8 +23,6 @@ from typing import Any
 
 __all__ = ["Agreement", "passes", "agreement", "agreement_file", "AgreementFileError"]
 
-_PASS = {"yes", "y", "true", "1", "pass", "passed", "excellent", "good", "✓"}
-_FAIL = {"no", "n", "false", "0", "fail", "failed", "bad", "✗"}
 
 
 class AgreementFileError(ValueError):
@@ -32,13 +30,12 @@ class AgreementFileError(ValueError):
 
 
 def _label(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().strip(".").lower()
-    if word in _PASS:
-        return True
-    if word in _FAIL:
-        return False
+    """One label, read with the judge reward's own vocabulary (``rewards.judging.rubric.verdict``)."""
+    from rewards.judging.rubric import verdict
+
+    label = verdict(value)
+    if label is not None:
+        return label
     raise ValueError(f"unknown label {value!r} (use Yes / No, or Excellent / Good / Bad)")
 
 
