@@ -157,8 +157,8 @@ def assembled_gradients(grads: Sequence[Tensor | None], coefficients: Tensor, sc
         if g is None:
             out.append(None)
             continue
-        c = (coefficients * scale).to(device=g.device, dtype=g.dtype).view(-1, *([1] * (g.dim() - 1)))  # [K, 1, ...]
-        out.append((c * g).sum(dim=0))
+        c = (coefficients * scale).to(device=g.device, dtype=g.dtype)  # [K]
+        out.append(torch.tensordot(c, g, dims=1))  # one pass over [K, *shape], no [K, *shape] temporary
     return out
 
 
