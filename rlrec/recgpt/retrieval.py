@@ -26,6 +26,7 @@ import torch
 
 from rlrec.data.schema import Catalog
 from rlrec.eval.bootstrap import MetricValue, bootstrap_indices, mean_with_ci, statistic_with_ci
+from rlrec.eval.metrics import gini
 from rlrec.recgpt.towers import TowerVocab, TriTower, pad_histories
 
 __all__ = ["TowerRetriever", "embedding_rankings", "fuse", "gini", "hits", "category_hits", "exposure",
@@ -102,16 +103,6 @@ def category_hits(rankings: np.ndarray, targets: np.ndarray, item_category: np.n
     return (cats == item_category[targets][:, None]).any(axis=1).astype(np.float64)
 
 
-def gini(counts: np.ndarray) -> float:
-    """Gini coefficient of non-negative ``counts`` [I] (0 = equal; (I − 1) / I when one item has everything)."""
-    x = np.sort(np.asarray(counts, dtype=np.float64))
-    n, total = len(x), x.sum()
-    if n == 0 or total == 0:
-        return 0.0
-    ranks = np.arange(1, n + 1)
-    return float(((2 * ranks - n - 1) * x).sum() / (n * total))
-
-
 def exposure(rankings: np.ndarray, n_items: int, popular: np.ndarray, item_category: np.ndarray,
              users: np.ndarray | None = None) -> dict[str, float]:
     """Exposure figures over the lists of ``users`` (rows of ``rankings``; default all): Gini, coverage, share of
@@ -120,7 +111,8 @@ def exposure(rankings: np.ndarray, n_items: int, popular: np.ndarray, item_categ
     shown = lists[lists >= 0]
     counts = np.bincount(shown, minlength=n_items)
     distinct = [len({int(item_category[r]) for r in row if r >= 0}) for row in lists]
-    return {"gini": gini(counts), "coverage": float((counts > 0).mean()),
+    # the Gini of the evaluation metrics (Popularity_Gini); no exposure at all counts as equal (0), not NaN
+    return {"gini": gini(counts) if shown.size else 0.0, "coverage": float((counts > 0).mean()),
             "head_share": float(np.isin(shown, popular).mean()) if shown.size else 0.0,
             "categories_per_list": float(np.mean(distinct)) if distinct else 0.0}
 
