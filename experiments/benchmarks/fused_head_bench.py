@@ -7,8 +7,8 @@ One step = the fused forward (``fused_lm_head=True``, log-probs + entropy + top-
 backward, on a [B, T] batch whose last ``--labelled`` tokens of each row carry labels (the completion; the
 prompt is -100), as in SFT and GRPO. Baseline: TRL's path on CPU (every position through the 49k-word head).
 Ours: :func:`rlrec.fused_head.score_labelled_positions_only` (the labelled positions only). The two run
-interleaved, ``--rounds`` times each after a warm-up; the ratio of medians is reported with a bootstrap CI
-over the paired rounds, and the loss of both (it must be identical). Results go to
+interleaved, ``--rounds`` times each after a warm-up; the ratio of medians is reported with the trainer
+benchmark's paired bootstrap CI over the rounds (``trainer_bench.paired_ratio``), and the loss of both (it must be identical). Results go to
 ``runs/benchmarks/fused_head_bench/`` (or --out) as JSON + markdown.
 """
 
@@ -21,8 +21,9 @@ import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
+
+from experiments.benchmarks.trainer_bench import paired_ratio
 
 
 def main() -> None:
@@ -70,11 +71,8 @@ def main() -> None:
             print(f"round {i}: {name} {seconds:.2f} s, loss {loss:.5f}", flush=True)
     trl_utils._use_triton = every_position
 
-    ratio = statistics.median(ours) / statistics.median(base)
-    rng = np.random.default_rng(args.seed)
-    b, o = np.array(base), np.array(ours)
-    boot = [np.median(o[s]) / np.median(b[s]) for s in rng.integers(0, len(b), (2000, len(b)))]
-    lo, hi = np.percentile(boot, [2.5, 97.5])
+    paired = paired_ratio([ours], [base], seed=args.seed)  # round i of ours paired with round i of TRL's path
+    ratio, lo, hi = paired["ratio"], paired["lo"], paired["hi"]
     result = {
         "model": args.model, "batch": args.batch, "tokens": args.tokens, "labelled": args.labelled,
         "rounds": args.rounds, "torch_threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
