@@ -6,9 +6,10 @@ next-token label is not ``-100``; everywhere else it projects every position and
 because on compiled accelerators (e.g. Neuron) a varying number of positions would recompile the tiles on
 every batch. CPU runs eagerly and has no such cost, so scoring every position there is pure waste: in SFT and
 GRPO the prompt (~85% of the tokens in the quick preset) carries no label, and the 49,152-word LM head with its
-log-softmax, entropy and backward is ~20% of the model's FLOPs per position. Measured on SmolLM2-135M,
-4 x 620 tokens with 100 labelled per row, one forward + backward: 0.67x the time, identical loss
-(``experiments/benchmarks/fused_head_bench.py``).
+log-softmax, entropy and backward is a large share of the model's work per position. Measured on SmolLM2-135M,
+4 x 620 tokens with 100 labelled per row, one forward + backward on 2 quiet CPU cores: 0.54x the time
+(14.9 s vs 27.4 s, median of 5 rounds), identical loss (``experiments/benchmarks/fused_head_bench.py``,
+``docs/results/fused_head_bench``).
 
 :func:`score_labelled_positions_only` makes TRL take its compact path on CPU. The result is the same
 (ignored positions are zero either way; ``tests/test_fused_head.py`` checks loss and gradients); only
