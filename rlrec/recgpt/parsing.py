@@ -217,8 +217,9 @@ class TagCheck:
 
     @property
     def specificity(self) -> float:
-        """Share of tags that are specific (1.0 for an empty list, which fails ``count_ok`` instead)."""
-        return len(self.specific) / self.n_tags if self.n_tags else 1.0
+        """Share of tags that are specific (1.0 for an empty list, which fails ``count_ok`` instead). Counted over
+        every tag: a list longer than ``max_count`` fails ``count_ok`` alone, not specificity as well."""
+        return (self.n_tags - len(self.too_broad)) / self.n_tags if self.n_tags else 1.0
 
     @property
     def no_duplicates(self) -> bool:

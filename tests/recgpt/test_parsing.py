@@ -72,6 +72,10 @@ def test_check_tags_count_specificity_duplicates():
     assert bad.specificity == 1 / 4
     few = check_tags(parse_tags("<think>r</think><answer>Tag: greek yogurt</answer>"), rules)
     assert not few.count_ok and not few.passed
+    # five specific tags over max_count = 4: the count fails; specificity stays 1 (retrieval reads the first 4)
+    many = check_tags(parse_tags("<answer>Tag: greek yogurt\nTag: oat milk\nTag: rye bread\nTag: dark chocolate\n"
+                                 "Tag: green tea</answer>"), rules)
+    assert not many.count_ok and many.specificity == 1.0 and len(many.specific) == 4
 
 
 @settings(max_examples=150, deadline=None)
