@@ -70,11 +70,12 @@ class TaskConfig:
     beta: float = 0.5  # fused score β·semantic + (1 − β)·collaborative (seed §2.3.3 writes its β on ŷ_col)
     towers: TowerConfig = field(default_factory=TowerConfig)
     report_llm_users: int = 0  # experiments.recgpt: test users whose LLM_IT tags model.policy generates (0 = none)
+    explain_users: int = 8  # LLM_RE (rlrec/recgpt/explain.py): test users whose top-1 tri-tower item is explained
 
     def __post_init__(self) -> None:
         check_choice("task.name", self.name, TASKS)
         check_positive("task", max_examples=self.max_examples, history_len=self.history_len, k=self.k,
-                       max_new_tokens=self.max_new_tokens)
+                       max_new_tokens=self.max_new_tokens, explain_users=self.explain_users)
         if not 1 <= self.min_tags <= self.max_tags or not 1 <= self.min_interests <= self.max_interests:
             raise ValueError(f"task: need 1 <= min_tags ({self.min_tags}) <= max_tags ({self.max_tags}) and "
                              f"1 <= min_interests ({self.min_interests}) <= max_interests ({self.max_interests})")

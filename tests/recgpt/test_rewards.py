@@ -4,34 +4,18 @@ judge (rubric per task, criteria validation, caching)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from judge_stub import RuleJudge, judge_params
+from recgpt_toys import toy_log as _log
 
 from rewards import make_reward
 from rewards.core.base import RewardError
 from rewards.core.resources import Resources, catalog_key
 from rewards.judging.rubric import CRITERIA
 from rlrec.config import Config, TaskConfig
-from rlrec.data.schema import Catalog, Interaction, InteractionLog, Item
+from rlrec.data.schema import InteractionLog
 from rlrec.recgpt.rubrics import EXPLANATION_CRITERIA, INTEREST_CRITERIA
 from rlrec.recgpt.towers import TowerConfig, save_towers, train_towers, training_pairs
-
-# top-level (broad) and finest category of each toy department; item titles are "<finest> item <j>"
-DEPARTMENTS = {"produce": "fruit", "dairy eggs": "yogurt", "bakery": "bread", "frozen": "ice cream"}
-
-
-def _log() -> InteractionLog:
-    items = [Item(f"{fine.split()[0]}{j}", f"{fine} item {j}", (top, fine))
-             for top, fine in DEPARTMENTS.items() for j in range(6)]
-    rng = np.random.default_rng(0)
-    histories = {}
-    for u in range(48):  # user u buys only in department u % 4
-        prefix = list(DEPARTMENTS.values())[u % 4].split()[0]
-        histories[f"u{u}"] = [Interaction(f"u{u}", f"{prefix}{int(rng.integers(6))}", float(order),
-                                          seq=order * 3 + s, group=f"u{u}o{order}")
-                              for order in range(6) for s in range(3)]
-    return InteractionLog("toy-recgpt", Catalog(items), histories)
 
 
 def _resources(log: InteractionLog, **task) -> Resources:
