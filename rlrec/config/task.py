@@ -14,6 +14,7 @@ from typing import Optional
 from rlrec.config.base import check_choice, check_positive
 
 TASKS = ("next_item", "interests", "item_tags", "explanations")
+MODES = ("retrieval", "explanations", "self_train")
 
 
 @dataclass
@@ -46,6 +47,27 @@ class TowerConfig:
 
 
 @dataclass
+class SelfTrainConfig:
+    """RecGPT §2.1.2 Stage 3 self-training evolution (``rlrec/recgpt/self_train.py``, ``experiments.recgpt
+    task.mode=self_train``): each round the current policy generates for the task's prompts, a judge scores every
+    candidate, the passing ones fine-tune the policy (``sft`` group, TRL SFTTrainer), and the next round starts
+    from that checkpoint."""
+
+    rounds: int = 2
+    prompts_per_round: int = 8  # task prompts of ``split`` per round (the next slice each round, wrapping around)
+    samples_per_prompt: int = 2  # candidates generated per prompt (candidates per round = prompts x samples)
+    pass_threshold: float = 1.0  # a candidate passes when its judge score >= this (1.0 + aggregate mean = every
+    #                              criterion passed, RecGPT's "qualified")
+    judge_term: str = "recgpt_judge"  # the reward term of ``reward`` that judges (a rule-based term works too)
+    split: str = "sft"  # prepared split whose prompts are generated for
+
+    def __post_init__(self) -> None:
+        check_positive("task.self_train", rounds=self.rounds, prompts_per_round=self.prompts_per_round,
+                       samples_per_prompt=self.samples_per_prompt)
+        check_choice("task.self_train.split", self.split, ("sft", "rl", "test"))
+
+
+@dataclass
 class TaskConfig:
     name: str = "next_item"  # next_item | interests | item_tags | explanations
     # The interests shown in item-tag / explanation prompts are the user's most frequent finest categories
@@ -70,10 +92,16 @@ class TaskConfig:
     beta: float = 0.5  # fused score β·semantic + (1 − β)·collaborative (seed §2.3.3 writes its β on ŷ_col)
     towers: TowerConfig = field(default_factory=TowerConfig)
     report_llm_users: int = 0  # experiments.recgpt: test users whose LLM_IT tags model.policy generates (0 = none)
-    explain_users: int = 8  # LLM_RE (rlrec/recgpt/explain.py): test users whose top-1 tri-tower item is explained
+    # experiments.recgpt: retrieval (the HR@K report) | explanations (LLM_RE for each user's top retrieved item)
+    # | self_train (generate -> judge-filter -> SFT rounds, ``self_train``)
+    mode: str = "retrieval"
+    explain_users: int = 8  # mode=explanations: test users whose top-1 tri-tower item model.policy explains
+    explain_judge: bool = False  # mode=explanations: also judge them with the reward term self_train.judge_term
+    self_train: SelfTrainConfig = field(default_factory=SelfTrainConfig)
 
     def __post_init__(self) -> None:
         check_choice("task.name", self.name, TASKS)
+        check_choice("task.mode", self.mode, MODES)
         check_positive("task", max_examples=self.max_examples, history_len=self.history_len, k=self.k,
                        max_new_tokens=self.max_new_tokens, explain_users=self.explain_users)
         if not 1 <= self.min_tags <= self.max_tags or not 1 <= self.min_interests <= self.max_interests:
@@ -81,3 +109,6 @@ class TaskConfig:
                              f"1 <= min_interests ({self.min_interests}) <= max_interests ({self.max_interests})")
         if not 0.0 <= self.beta <= 1.0:
             raise ValueError(f"task.beta must be in [0, 1], got {self.beta}")
+        if self.temperature <= 0 and self.self_train.samples_per_prompt > 1:
+            raise ValueError(f"task.self_train.samples_per_prompt={self.self_train.samples_per_prompt} needs sampling: "
+                             f"task.temperature={self.temperature} (greedy) writes the same candidate each time")

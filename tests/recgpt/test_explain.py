@@ -66,3 +66,27 @@ def test_explanations_on_the_tiny_model_with_a_rule_judge(world, tiny_lm, tokeni
     assert json.loads((tmp_path / "recgpt_explanations.json").read_text()) == summary
     md = explanations_markdown(summary, tmp_path / "recgpt_explanations.jsonl")
     assert f"| passed | {sum(expected)} |" in md and md.count("\n| u3") == 4
+
+
+def test_entry_point_mode_explanations(world, tiny_lm_path, tmp_path, monkeypatch):
+    """``experiments.recgpt`` task.mode=explanations (below Hydra) with the toy data and towers as its stages, the tiny
+    policy and the explanation rubric judge of the task's reward set at a rule-based endpoint."""
+    from experiments import recgpt, stages
+    from rlrec.config import Config, ModelConfig, RewardConfig, RewardTermConfig
+    from rlrec.stages import Stage
+
+    prepared, towers = world
+    monkeypatch.setitem(stages.STAGES, "data", Stage("data", key=lambda c: ("toy",), run=lambda c, f: prepared,
+                                                     load=lambda c, f: prepared))
+    monkeypatch.setitem(stages.STAGES, "tri_tower", Stage("tri_tower", key=lambda c: ("toy",), run=lambda c, f: towers,
+                                                          load=lambda c, f: towers))
+    with RuleJudge() as server:
+        terms = {"recgpt_judge": RewardTermConfig(params=judge_params(server, task="explanations"))}
+        config = Config(task=TaskConfig(name="explanations", mode="explanations", explain_users=3, max_new_tokens=8,
+                                        explain_judge=True), model=ModelConfig(policy=str(tiny_lm_path)),
+                        reward=RewardConfig("recgpt_explanations", terms), artifacts_dir=str(tmp_path / "artifacts"))
+        recgpt.MODES[config.task.mode](config, tmp_path)
+    summary = json.loads((tmp_path / "recgpt_explanations.json").read_text())
+    assert summary["explanations"] == 3 and summary["judged"] == 3
+    assert summary["passed"] == summary["with_explanation"]  # the marker rule passes any text without markers
+    assert (tmp_path / "recgpt_explanations.md").read_text().startswith("# RecGPT LLM_RE explanations")
