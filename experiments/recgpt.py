@@ -17,6 +17,10 @@ by its reward set's ``task.self_train.judge_term`` term; a local judge model::
     python -m experiments.recgpt task=explanations task.mode=self_train \\
         reward.terms.recgpt_judge.params.backend=hf reward.terms.recgpt_judge.params.model=embedded:smollm2
 
+Each round's SFT follows the ``sft`` group; its default learning rate (1e-7, the paper's 7B full fine-tune) barely
+moves SmolLM2: e.g. ``sft.learning_rate=1e-5 sft.batch_size=4``. A judge whose replies hold no readable verdict
+scores None, and such candidates never pass (the per-round table counts them: judged < candidates).
+
 Shares the pipeline's stage cache (experiments/stages.py): data, ``tri_tower`` and each self-training round are
 reused when present. Writes ``recgpt_retrieval.{json,md}`` (``recgpt_llm_tags.jsonl``), ``recgpt_explanations.
 {jsonl,json,md}`` or ``recgpt_self_train.{json,md}`` into the run dir.

@@ -26,9 +26,14 @@ def test_bad_task_value_names_the_key():
 @pytest.mark.parametrize("mode", ["explanations", "self_train"])
 def test_recgpt_modes_compose(mode):
     overrides = ["task=explanations", f"task.mode={mode}", "task.self_train.rounds=3",
-                 "task.self_train.pass_threshold=0.75", "reward.terms.recgpt_judge.params.backend=hf"]
+                 "task.self_train.pass_threshold=0.75", "reward.terms.recgpt_judge.params.aggregate=all"]
     load_plugins_for_compose(overrides)
     with initialize_config_dir(config_dir=CONFIG_PATH, version_base="1.3"):
         config = to_config(compose(config_name="config", overrides=overrides))
     assert config.task.mode == mode and config.task.self_train.rounds == 3
     assert config.task.self_train.pass_threshold == 0.75 and config.task.self_train.judge_term in config.reward.terms
+    from experiments.recgpt import judge_reward
+    from rlrec.stages import RunContext
+
+    judge, key = judge_reward(RunContext(config, None))  # the composed term, built alone (no request is sent)
+    assert judge.params.task == "explanations" and judge.params.aggregate == "all" and key[0] == "recgpt_judge"
