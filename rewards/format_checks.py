@@ -21,6 +21,11 @@ class FormatReward(Reward):
     Unparseable (no item title found): ``unparseable_value`` = 0, so the reward never pays for a think
     block that never reaches an answer (e.g. a truncated generation).
 
+    ``think_min_words`` > 0 makes the think check length-aware: its credit is ``min(1, distinct words /
+    think_min_words)``, so RL cannot keep the check satisfied with a token phrase ("Step-by-step reasoning",
+    measured on the study preset) or a loop repeating one sentence (few distinct words). 0 = Table 3's
+    binary check.
+
     >>> # "<think>x</think><answer>Item title: A</answer>" -> 1.0;  "<answer>Item title: A</answer>" -> 1/3
     """
 
@@ -30,11 +35,15 @@ class FormatReward(Reward):
         think_tag_weight: float = 1.0  # Think_Tag_Presence
         think_non_empty_weight: float = 1.0  # Think_Non_Empty
         answer_non_empty_weight: float = 1.0  # Answer_Non_Empty
+        think_min_words: int = 0  # > 0: think credit = min(1, distinct words / think_min_words); 0 = binary
 
         def __post_init__(self) -> None:
             weights = (self.think_tag_weight, self.think_non_empty_weight, self.answer_non_empty_weight)
             if min(weights) < 0 or sum(weights) <= 0:
                 raise ValueError(f"format weights must be >= 0 with a positive sum, got {weights}")
+            if self.think_min_words < 0:
+                raise ValueError(f"format.think_min_words must be >= 0 (0 = binary think check), got "
+                                 f"{self.think_min_words}")
 
     def __init__(self, params: Params | None = None, resources: Any = None, *, term: str | None = None) -> None:
         super().__init__(params, resources, term=term)
@@ -53,13 +62,20 @@ class FormatReward(Reward):
             return {}
         return {"think_tag_presence_rate": tag / n, "think_non_empty_rate": think / n, "answer_non_empty_rate": answer / n}
 
+    def think_credit(self, parsed: ParsedAnswer) -> float:
+        """1/0 for a non-empty think block, or its length-aware credit (``think_min_words`` > 0)."""
+        if not self.params.think_min_words or not parsed.think_non_empty:
+            return float(parsed.think_non_empty)
+        distinct = len({word.casefold().strip(".,;:!?*") for word in (parsed.think or "").split()} - {""})
+        return min(1.0, distinct / self.params.think_min_words)
+
     def score(self, prompts: list[Any], parsed: list[ParsedAnswer], columns: dict[str, list[Any]]) -> Sequence[float]:
         p = self.params
         total = p.think_tag_weight + p.think_non_empty_weight + p.answer_non_empty_weight
         return [
             (
                 p.think_tag_weight * a.think_tag_present
-                + p.think_non_empty_weight * a.think_non_empty
+                + p.think_non_empty_weight * self.think_credit(a)
                 + p.answer_non_empty_weight * a.answer_non_empty
             )
             / total

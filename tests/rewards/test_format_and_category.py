@@ -32,6 +32,20 @@ def test_format_weights():
         make_reward("format", {"think_tag_weight": 0.0, "think_non_empty_weight": 0.0, "answer_non_empty_weight": 0.0})
 
 
+def test_length_aware_think_credit_counts_distinct_words():
+    reward = make_reward("format", {"think_tag_weight": 0.0, "think_non_empty_weight": 1.0,
+                                    "answer_non_empty_weight": 0.0, "think_min_words": 4})
+    completions = [
+        "<think>Step-by-step reasoning</think><answer>Item title: A</answer>",  # "step-by-step", "reasoning": 2/4
+        "<think>The user is. The user is. The user is.</think><answer>Item title: A</answer>",  # 3 distinct: 3/4
+        "<think>She buys oat milk weekly, so oat milk</think><answer>Item title: A</answer>",  # 6 distinct: capped at 1
+        "<think></think><answer>Item title: A</answer>",  # empty: 0
+    ]
+    assert reward(["p"] * 4, completions) == pytest.approx([2 / 4, 3 / 4, 1.0, 0.0])
+    with pytest.raises(ValueError, match="think_min_words"):
+        make_reward("format", {"think_min_words": -1})
+
+
 def test_level_weights_default_is_linear():
     assert level_weights(3, []) == [1.0, 2.0, 3.0]
     assert level_weights(2, [0.5, 0.5, 9.0]) == [0.5, 0.5]
