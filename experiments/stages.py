@@ -311,9 +311,12 @@ def eval_stage(label: str, checkpoint: str, final: bool, split: str = "test") ->
 
     def key(ctx: RunContext) -> tuple:
         c, sim = ctx.config, eval_simulator_dir(ctx)
+        # greedy decoding of one sample per prompt does not depend on the seed: the seeds of a sweep share the
+        # base model's evaluation (a sampled one, temperature > 0 or several samples, is keyed by the seed)
+        sampled = c.eval.temperature > 0 or c.eval.num_samples > 1
         return (c.data, _data_fingerprint(ctx), dataclasses.replace(c.eval, checkpoint=None, label=label, split=split),
                 c.model, c.reward,
-                c.seed, dir_key(checkpoint), dir_key(sim) if sim is not None else None)
+                c.seed if sampled else None, dir_key(checkpoint), dir_key(sim) if sim is not None else None)
 
     def run_(ctx: RunContext, folder: Path) -> Any:
         from rewards.core.objectives import build_eval_objectives

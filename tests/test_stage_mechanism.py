@@ -110,3 +110,21 @@ def test_a_reused_folder_that_fails_verify_is_recomputed_with_a_warning(tmp_path
     assert calls == ["up", "up"] and ctx.timings[-1]["reused"] is False
     assert f"{first.folders['up']} does not match its complete marker (value.txt differs" in caplog.text
     assert run_stage(up, RunContext(config, tmp_path / "run3")) == 3 and calls == ["up", "up"]  # whole again
+
+
+def test_a_greedy_evaluation_is_shared_by_the_seeds_and_a_sampled_one_is_not(tmp_path):
+    import dataclasses
+
+    from experiments.stages import eval_stage
+    from rlrec.config import EvalConfig
+
+    def key(seed: int, temperature: float) -> tuple:
+        config = Config(artifacts_dir=str(tmp_path), seed=seed, eval=EvalConfig(temperature=temperature))
+        ctx = RunContext(config, tmp_path)
+        ctx.shared(("data_fingerprint", config.data.name, config.data.path), lambda: None)  # no data files read
+        ctx.shared("eval_simulator_dir", lambda: None)
+        return eval_stage("base", "embedded:smollm2", final=False).key(ctx)
+
+    assert key(0, 0.0) == key(1, 0.0)  # greedy: the seed changes nothing, the seeds of a sweep share it
+    assert key(0, 0.7) != key(1, 0.7)  # sampled: each seed is its own evaluation
+    assert key(0, 0.0) != key(0, 0.7)
