@@ -113,7 +113,6 @@ def test_a_reused_folder_that_fails_verify_is_recomputed_with_a_warning(tmp_path
 
 
 def test_a_greedy_evaluation_is_shared_by_the_seeds_and_a_sampled_one_is_not(tmp_path):
-    import dataclasses
 
     from experiments.stages import eval_stage
     from rlrec.config import EvalConfig
