@@ -24,18 +24,18 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from rlrec.recgpt.explain import Scorer  # a reward: (prompts, completions, **columns) -> list[float | None]
 from rlrec.stages import RunContext, Stage, dir_key, run_stage
 
 __all__ = ["RoundResult", "round_prompts", "run_round", "self_train", "self_train_markdown"]
 
 log = logging.getLogger("rlrec")
 
-Scorer = Callable[..., list]  # a reward: (prompts, completions, **columns) -> list[float | None]
 
 
 @dataclass
