@@ -224,7 +224,7 @@ class WeightedGRPOTrainer(GRPOTrainer):
             self.epsilon_low, self.epsilon_high, ref_logps=update.ref_logps, beta=self.beta if spec.include_kl else 0.0,
         )  # [K, n, T]
         # 2. ∇θ L_k as K vector-Jacobian products through the forward TRL just ran: no extra forward.
-        grads = per_reward_gradients(logps, self._popo_params, cotangents, unused_as_none=True)  # P x [K, *shape]
+        grads = per_reward_gradients(logps, self._popo_params, cotangents, unused_as_none=True)  # P x K x [*shape]
         grads_done = time.perf_counter()
         # 3. Their Gram matrix, averaged over ranks: identical on every rank, so the weights stay identical.
         present = [g for g in grads if g is not None]
@@ -270,7 +270,7 @@ class WeightedGRPOTrainer(GRPOTrainer):
                 self._popo_told.add(reason)
                 log.info("POPO runs the real backward too (K + 1 backward passes per update): %s", reason)
             return None
-        return assembled_gradients(grads, coefficients, 1.0 / self.current_gradient_accumulation_steps)
+        return assembled_gradients(grads, coefficients, 1.0 / self.current_gradient_accumulation_steps, in_place=True)
 
     def _assembly_blocker(self, logps: torch.Tensor, update: PopoUpdate) -> str | None:
         """Why the real gradient cannot be assembled from the per-reward ones (None: it can)."""

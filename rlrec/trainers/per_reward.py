@@ -105,28 +105,27 @@ def surrogate_cotangents(
 
 def per_reward_gradients(
     output: Tensor, params: Sequence[Tensor], cotangents: Tensor, unused_as_none: bool = False
-) -> list[Tensor | None]:
+) -> list[tuple[Tensor, ...] | None]:
     """K vector-Jacobian products ``J^T v_k`` through the retained graph of one forward.
 
     ``output``: ``[B, T]`` (the training forward's logps, still attached to its graph); ``params``: P tensors;
-    ``cotangents``: ``[K, B, T]``. The graph is retained for the real backward that may follow. Returns one
-    tensor ``[K, *param.shape]`` per parameter; a parameter that does not affect ``output`` gets zeros, or
-    None with ``unused_as_none`` (a real backward leaves its ``.grad`` None, and AdamW skips it).
+    ``cotangents``: ``[K, B, T]``. The graph is retained for the real backward that may follow. Returns, per
+    parameter, the K gradients as a tuple of tensors shaped like it (``grads[p][k]``), exactly as autograd
+    allocated them: they are never stacked into one ``[K, *shape]`` tensor, which would copy all K (for the 134M
+    SmolLM2, 0.5 GB each). A parameter that does not affect ``output`` gets zeros, or None with ``unused_as_none``
+    (a real backward leaves its ``.grad`` None, and AdamW skips it).
     """
-    per_reward: list[list[Tensor | None]] = []
-    for v in cotangents:
-        grads = torch.autograd.grad(output, params, grad_outputs=v, retain_graph=True, allow_unused=True)
-        per_reward.append(list(grads))
-    stacked: list[Tensor | None] = []
+    per_reward = [
+        torch.autograd.grad(output, params, grad_outputs=v, retain_graph=True, allow_unused=True) for v in cotangents
+    ]  # K x P
+    out: list[tuple[Tensor, ...] | None] = []
     for j, param in enumerate(params):
-        if unused_as_none and all(g[j] is None for g in per_reward):
-            stacked.append(None)
+        grads = [g[j] for g in per_reward]
+        if unused_as_none and all(g is None for g in grads):
+            out.append(None)
             continue
-        grads = [g[j] if g[j] is not None else torch.zeros_like(param) for g in per_reward]
-        for g in per_reward:  # drop the per-reward copy as soon as it is stacked (peak memory ~ K + 1 params)
-            g[j] = None
-        stacked.append(torch.stack(grads))
-    return stacked
+        out.append(tuple(torch.zeros_like(param) if g is None else g for g in grads))
+    return out
 
 
 def shared_coefficients(per_reward: Tensor, combined: Tensor, rtol: float = 1e-5) -> Tensor | None:
@@ -150,15 +149,25 @@ def shared_coefficients(per_reward: Tensor, combined: Tensor, rtol: float = 1e-5
     return c if residual <= rtol * scale else None
 
 
-def assembled_gradients(grads: Sequence[Tensor | None], coefficients: Tensor, scale: float = 1.0) -> list[Tensor | None]:
-    """``scale · Σ_k c_k g_k`` per parameter from its ``[K, *shape]`` per-reward gradients (None stays None)."""
+def assembled_gradients(
+    grads: Sequence[Sequence[Tensor] | None], coefficients: Tensor, scale: float = 1.0, in_place: bool = False
+) -> list[Tensor | None]:
+    """``scale · Σ_k c_k g_k`` per parameter from its K per-reward gradients (a ``[K, *shape]`` tensor or K
+    tensors; None stays None).
+
+    ``in_place`` writes the sum into each parameter's first per-reward gradient (no new 0.5 GB buffers for a
+    134M model; the inputs are consumed): the trainer's path, where the per-reward gradients are dropped next.
+    """
+    weights = [float(c) * scale for c in coefficients.detach().double().cpu()]
     out: list[Tensor | None] = []
     for g in grads:
         if g is None:
             out.append(None)
             continue
-        c = (coefficients * scale).to(device=g.device, dtype=g.dtype)  # [K]
-        out.append(torch.tensordot(c, g, dims=1))  # one pass over [K, *shape], no [K, *shape] temporary
+        total = g[0].mul_(weights[0]) if in_place else g[0] * weights[0]
+        for g_k, c_k in zip(g[1:], weights[1:]):
+            total.add_(g_k, alpha=c_k)
+        out.append(total)
     return out
 
 
@@ -178,6 +187,7 @@ class AssembledLoss(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_output: Tensor):  # noqa: D102
-        grads = [None if g is None else g * grad_output.to(g.dtype) for g in ctx.grads]
+        unit = grad_output.numel() == 1 and float(grad_output) == 1.0  # no loss scaling: hand them out as they are
+        grads = [None if g is None else g if unit else g * grad_output.to(g.dtype) for g in ctx.grads]
         ctx.grads = None  # one backward only; free the gradients
         return (None, None, *grads)

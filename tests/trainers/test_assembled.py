@@ -145,3 +145,26 @@ def test_assembled_loss_does_not_reach_into_the_network(trainer_factory):
     assert seen and type(seen[0].grad_fn).__name__ == "AssembledLossBackward"
     linked = {type(fn).__name__ for fn, _ in seen[0].grad_fn.next_functions if fn is not None}
     assert linked == {"AccumulateGrad"}
+
+
+def test_in_place_assembly_reuses_the_first_per_reward_buffer_and_matches_the_copying_one():
+    torch.manual_seed(0)
+    per_param = [(torch.randn(3, 2), torch.randn(3, 2), torch.randn(3, 2)), None, (torch.randn(4), torch.randn(4), torch.randn(4))]
+    c = torch.tensor([0.5, -2.0, 1.5], dtype=torch.float64)
+    expected = assembled_gradients([torch.stack(g) if g is not None else None for g in per_param], c, 0.25)
+    first = [g[0] if g is not None else None for g in per_param]
+    got = assembled_gradients(per_param, c, 0.25, in_place=True)
+    assert got[1] is None and got[0] is first[0] and got[2] is first[2]  # written into the buffer autograd gave
+    for a, b in zip(got, expected):
+        if a is not None:
+            torch.testing.assert_close(a, b)
+
+
+def test_unscaled_backward_hands_out_the_assembled_gradient_unchanged():
+    a = torch.nn.Parameter(torch.ones(2))
+    seen = []
+    a.register_hook(lambda g: seen.append(g))
+    grad = torch.tensor([1.0, -1.0])
+    AssembledLoss.apply(torch.tensor(1.0), [grad], a).backward()
+    assert a.grad.tolist() == [1.0, -1.0]
+    assert seen[0] is grad or seen[0].data_ptr() == grad.data_ptr()  # not multiplied by 1 into a fresh 0.5 GB copy

@@ -64,7 +64,7 @@ def test_one_forward_equals_separate_backward_passes(trainer_factory):
             torch.testing.assert_close(g_ours[k], separate, atol=ATOL_REL * scale, rtol=0)
 
     gram = gram_matrix(ours)
-    flat = torch.cat([g.reshape(K, -1) for g in ours], dim=1).double()  # [K, P]
+    flat = torch.cat([torch.stack(g).reshape(K, -1) for g in ours], dim=1).double()  # [K, P]
     explicit = torch.stack([flat[i] @ flat.sum(dim=0) for i in range(K)])  # I_i = <g_i, sum_k g_k>
     # gram_matrix sums float32 dot products (per 1M-element slice) in float64: ~1e-6 relative (observed 4.7e-6)
     torch.testing.assert_close(influence(gram), explicit, rtol=2e-5, atol=0)
