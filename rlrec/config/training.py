@@ -69,6 +69,8 @@ class DistillConfig:
     num_candidates: int = 3  # k
     max_examples: Optional[int] = None  # first N examples of the SFT split; None = all
     min_cot_chars: int = 20  # shorter CoTs are rejected as empty
+    # A CoT in which one word 4-gram occurs more than this many times is rejected as a loop; None = no screen.
+    max_ngram_repeats: Optional[int] = None
     # A RUPR CoT matching any of these (case-insensitive regexes) refers to being given the answer: rejected.
     leakage_patterns: list[str] = field(
         default_factory=lambda: [
@@ -101,6 +103,8 @@ class DistillConfig:
     def __post_init__(self) -> None:
         if self.num_candidates < 1:
             raise ValueError(f"distill.num_candidates must be >= 1, got {self.num_candidates}")
+        if self.max_ngram_repeats is not None and self.max_ngram_repeats < 1:
+            raise ValueError(f"distill.max_ngram_repeats must be >= 1 or null (no loop screen), got {self.max_ngram_repeats}")
 
 
 # ----------------------------------------------------------------------------------------------- sft

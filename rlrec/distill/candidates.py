@@ -120,7 +120,8 @@ def screen_candidates(
         if record is None:
             report.missing += 1
             continue
-        screened = screen(record["raw"], unit.example, config.rupr, leakage, config.min_cot_chars)
+        screened = screen(record["raw"], unit.example, config.rupr, leakage, config.min_cot_chars,
+                          config.max_ngram_repeats)
         report.status[screened.status.value] += 1
         out.append(Candidate(unit.example, unit.candidate_index, screened, record))
     report.leak_patterns = Counter(leakage.hits)

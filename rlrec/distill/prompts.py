@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -80,6 +81,7 @@ class CandidateStatus(str, enum.Enum):
     EMPTY = "empty_cot"  # no reasoning, or shorter than distill.min_cot_chars
     LEAK = "leak"  # RUPR CoT refers to having been given the answer
     UNPARSEABLE = "unparseable"  # w/o RUPR: no item title in the teacher's answer
+    REPETITIVE = "repetitive"  # the CoT repeats a word n-gram more than distill.max_ngram_repeats times (a loop)
 
 
 @dataclass(frozen=True)
@@ -101,10 +103,22 @@ class Screened:
         return format_completion(self.cot, self.title, self.categories)
 
 
-def screen(raw: str, example: ExampleLike, rupr: bool, leakage: LeakageCheck, min_cot_chars: int) -> Screened:
+def max_ngram_count(text: str, n: int) -> int:
+    """How often the most frequent word ``n``-gram of ``text`` occurs (case-folded, whitespace-split); 0 if none."""
+    words = text.lower().split()
+    counts = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    return max(counts.values(), default=0)
+
+
+def screen(
+    raw: str, example: ExampleLike, rupr: bool, leakage: LeakageCheck, min_cot_chars: int,
+    max_ngram_repeats: int | None = None, ngram: int = 4,
+) -> Screened:
     """Classify one teacher output. RUPR answers are always the true item; w/o RUPR the teacher's own answer
     (parsed with :func:`rlrec.answer.parse_answer`). The leakage check applies to RUPR only: a direct teacher
-    was never given the answer, so "the answer is …" is just its conclusion."""
+    was never given the answer, so "the answer is …" is just its conclusion. With ``max_ngram_repeats`` a CoT
+    in which some word ``ngram``-gram occurs more often than that is rejected as a loop (a student trained on
+    looping CoTs loops under greedy decoding: docs/results/study)."""
     cot = extract_cot(raw)
     if rupr:
         title, categories = example.target_title, tuple(example.target_categories)
@@ -124,6 +138,8 @@ def screen(raw: str, example: ExampleLike, rupr: bool, leakage: LeakageCheck, mi
         pattern = leakage.find(cot)
         if pattern is not None:
             return Screened(CandidateStatus.LEAK, cot, title, categories, leak_pattern=pattern)
+    if max_ngram_repeats is not None and max_ngram_count(cot, ngram) > max_ngram_repeats:
+        return Screened(CandidateStatus.REPETITIVE, cot, title, categories)
     return Screened(CandidateStatus.OK, cot, title, categories)
 
 

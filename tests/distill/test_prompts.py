@@ -93,3 +93,22 @@ def test_screen_direct_untagged_answer_is_cut_out_of_the_cot(examples):
     s = screen(raw, examples[0], False, LeakageCheck([]), 10)
     assert s.ok and s.cot == "The user restocks dairy every week, so milk again." and s.title == "Whole Milk"
     assert screen("Item title: Whole Milk", examples[0], False, LeakageCheck([]), 10).status is CandidateStatus.EMPTY
+
+
+def test_the_loop_screen_rejects_a_cot_that_repeats_an_ngram_and_only_then(examples):
+    from rlrec.distill.prompts import max_ngram_count
+
+    ex, leak = examples[0], LeakageCheck([])
+    loop = "<think>The user's behavior is: The user's behavior is: The user's behavior is: more fruit</think>"
+    varied = "<think>The user buys fruit weekly and the user buys dairy monthly, so fruit is next</think>"
+    assert max_ngram_count("The user's behavior is: the user's BEHAVIOR is: The user's behavior is:", 4) == 3  # case-folded
+    assert max_ngram_count("a b c", 4) == 0
+    assert screen(loop, ex, True, leak, 10, max_ngram_repeats=2).status is CandidateStatus.REPETITIVE
+    assert screen(loop, ex, True, leak, 10, max_ngram_repeats=3).status is CandidateStatus.OK  # 3 times is allowed
+    assert screen(loop, ex, True, leak, 10).status is CandidateStatus.OK  # no screen by default
+    assert screen(varied, ex, True, leak, 10, max_ngram_repeats=1).status is CandidateStatus.OK  # "the user buys" is a 3-gram
+
+
+def test_the_loop_screen_setting_is_checked():
+    with pytest.raises(ValueError, match="max_ngram_repeats"):
+        DistillConfig(max_ngram_repeats=0)
