@@ -104,7 +104,9 @@ class DistillConfig:
         if self.num_candidates < 1:
             raise ValueError(f"distill.num_candidates must be >= 1, got {self.num_candidates}")
         if self.max_ngram_repeats is not None and self.max_ngram_repeats < 1:
-            raise ValueError(f"distill.max_ngram_repeats must be >= 1 or null (no loop screen), got {self.max_ngram_repeats}")
+            raise ValueError(
+                f"distill.max_ngram_repeats must be >= 1 or null (no loop screen), got {self.max_ngram_repeats}"
+            )
 
 
 # ----------------------------------------------------------------------------------------------- sft

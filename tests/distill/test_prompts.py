@@ -101,12 +101,14 @@ def test_the_loop_screen_rejects_a_cot_that_repeats_an_ngram_and_only_then(examp
     ex, leak = examples[0], LeakageCheck([])
     loop = "<think>The user's behavior is: The user's behavior is: The user's behavior is: more fruit</think>"
     varied = "<think>The user buys fruit weekly and the user buys dairy monthly, so fruit is next</think>"
-    assert max_ngram_count("The user's behavior is: the user's BEHAVIOR is: The user's behavior is:", 4) == 3  # case-folded
+    case_varied = "The user's behavior is: the user's BEHAVIOR is: The user's behavior is:"
+    assert max_ngram_count(case_varied, 4) == 3  # case-folded
     assert max_ngram_count("a b c", 4) == 0
     assert screen(loop, ex, True, leak, 10, max_ngram_repeats=2).status is CandidateStatus.REPETITIVE
     assert screen(loop, ex, True, leak, 10, max_ngram_repeats=3).status is CandidateStatus.OK  # 3 times is allowed
     assert screen(loop, ex, True, leak, 10).status is CandidateStatus.OK  # no screen by default
-    assert screen(varied, ex, True, leak, 10, max_ngram_repeats=1).status is CandidateStatus.OK  # "the user buys" is a 3-gram
+    # "the user buys" repeats, but it is a 3-gram: no 4-gram occurs twice
+    assert screen(varied, ex, True, leak, 10, max_ngram_repeats=1).status is CandidateStatus.OK
 
 
 def test_the_loop_screen_setting_is_checked():

@@ -149,7 +149,7 @@ def test_assembled_loss_does_not_reach_into_the_network(trainer_factory):
 
 def test_in_place_assembly_reuses_the_first_per_reward_buffer_and_matches_the_copying_one():
     torch.manual_seed(0)
-    per_param = [(torch.randn(3, 2), torch.randn(3, 2), torch.randn(3, 2)), None, (torch.randn(4), torch.randn(4), torch.randn(4))]
+    per_param = [tuple(torch.randn(3, 2) for _ in range(3)), None, tuple(torch.randn(4) for _ in range(3))]
     c = torch.tensor([0.5, -2.0, 1.5], dtype=torch.float64)
     expected = assembled_gradients([torch.stack(g) if g is not None else None for g in per_param], c, 0.25)
     first = [g[0] if g is not None else None for g in per_param]
