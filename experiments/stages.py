@@ -208,9 +208,14 @@ def _sft_run(ctx: RunContext, folder: Path) -> Path:
                      callbacks=[RunLoggerCallback(ctx.logger, prefix="sft/")])
 
 
-SFT = Stage("sft", run=_sft_run, load=lambda c, folder: folder / "checkpoint",
-            key=lambda c: (c.config.data, _data_fingerprint(c), c.config.distill, c.config.sft, _student(c.config),
-                           c.config.seed),
+def _sft_key(ctx: RunContext) -> tuple:
+    c = ctx.config
+    # ``eval_examples`` only sizes the format check ``experiments.sft`` runs after training: not part of the product
+    sft = dataclasses.replace(c.sft, eval_examples=None)
+    return c.data, _data_fingerprint(ctx), c.distill, sft, _student(c), c.seed
+
+
+SFT = Stage("sft", run=_sft_run, load=lambda c, folder: folder / "checkpoint", key=_sft_key,
             doc="ORFT (Taiji Eq. 2) with TRL's SFTTrainer on the kept samples (the RL stage's start)")
 
 

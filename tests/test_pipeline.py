@@ -118,3 +118,22 @@ def test_no_stage_writes_its_products_into_the_config(tmp_path):
     ctx.products["sft"] = tmp_path / "sft"
     assert stages.start_policy(ctx) == str(tmp_path / "sft")
     assert ctx.config == before
+
+
+def test_the_sft_folder_ignores_the_size_of_the_format_check_but_not_training(tmp_path, monkeypatch):
+    """``sft.eval_examples`` only sizes ``experiments.sft``'s check after training: a pipeline run must reuse the
+    checkpoint a single-stage SFT run built with another value; a training field keys a new folder."""
+    import dataclasses
+
+    from experiments import stages
+    from rlrec.config import Config
+
+    monkeypatch.setattr(stages, "_data_fingerprint", lambda ctx: None)  # no data files read for a key
+
+    def key(**sft):
+        config = Config(artifacts_dir=str(tmp_path))
+        config = dataclasses.replace(config, sft=dataclasses.replace(config.sft, **sft))
+        return stages.SFT.key(stages.context(config, tmp_path))
+
+    assert key(eval_examples=8) == key(eval_examples=32) == key(eval_examples=None)
+    assert key(epochs=1) != key(epochs=2)
