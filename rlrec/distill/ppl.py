@@ -9,6 +9,7 @@ pass without the full ``[B, T, V]`` logits. Dims: B sequences, T tokens, A answe
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ class ScoreStats:
     tokens: int = 0  # non-pad tokens run through the model
     answer_tokens: int = 0
     truncated: int = 0  # contexts cut from the left to fit max_length
+    reused: int = 0  # scores read from the PPL store instead of computed (``score_ppl_cached``)
 
 
 def left_pad_batch(
@@ -114,3 +116,51 @@ def ppl_forward(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tenso
     ).logits  # [B, A+1, V]: positions T-A-1 .. T-1
     targets = input_ids[:, -A:]  # [B, A]
     return masked_ppl(token_logprobs(logits[:, :-1], targets), answer_mask)  # logits[:, j] predicts targets[:, j]
+
+
+PPL_KEY_FIELDS = ("scorer", "dtype", "max_length", "pair")
+
+
+def pair_digest(context: str, answer: str) -> str:
+    """sha256 of one (context, answer) pair: the PPL store's key for the scored text."""
+    return hashlib.sha256(f"{context}\x00{answer}".encode()).hexdigest()
+
+
+def score_ppl_cached(
+    store: Any,
+    model: Any,
+    tokenizer: Any,
+    contexts: Sequence[str],
+    answers: Sequence[str],
+    batch_size: int = 8,
+    max_length: int | None = None,
+    progress: bool = True,
+    stats: ScoreStats | None = None,
+) -> list[float]:
+    """:func:`score_ppl`, reading the pairs already scored by this scorer (name, dtype, ``max_length``) from
+    ``store`` (a :class:`~rlrec.distill.store.JsonlStore` over :data:`PPL_KEY_FIELDS`) and appending the rest.
+
+    A changed screen or a new seed then re-scores nothing it has seen. A reused score may differ from a fresh
+    one in the last float bits (another batch, another padding), never more.
+    """
+    stats = stats if stats is not None else ScoreStats()
+    param = next(model.parameters())
+    scorer = str(getattr(model, "name_or_path", "") or type(model).__name__)
+    head = (scorer, str(param.dtype), max_length)
+    keys = [(*head, pair_digest(c, a)) for c, a in zip(contexts, answers)]
+    out: list[float] = [math.nan] * len(keys)
+    todo = []
+    for i, key in enumerate(keys):
+        record = store.get(key)
+        if record is None:
+            todo.append(i)
+        else:
+            out[i] = float(record["ppl"]) if record["ppl"] is not None else math.nan
+    stats.reused += len(keys) - len(todo)
+    if todo:
+        values = score_ppl(model, tokenizer, [contexts[i] for i in todo], [answers[i] for i in todo], batch_size,
+                           max_length, progress, stats)
+        for i, value in zip(todo, values):
+            out[i] = value
+            store.append(dict(zip(PPL_KEY_FIELDS, keys[i]), ppl=value if math.isfinite(value) else None))
+    return out

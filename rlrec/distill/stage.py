@@ -23,8 +23,9 @@ from rlrec.artifacts import stage_dir
 from rlrec.config import Config
 from rlrec.distill.candidates import generate_candidates, open_store, screen_candidates
 from rlrec.distill.filter import keep_mask, plot_histogram, ppl_threshold, retention, validation_indices
-from rlrec.distill.ppl import ScoreStats, score_ppl
+from rlrec.distill.ppl import PPL_KEY_FIELDS, ScoreStats, score_ppl_cached
 from rlrec.distill.prompts import ExampleLike, ppl_answer, ppl_context, sft_record
+from rlrec.distill.store import JsonlStore
 from rlrec.distill.teachers import Teacher, build_teacher
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,10 @@ def run_distillation(
         # Eq. 1 scores the ground-truth item in both modes; w/o RUPR it measures how well the CoT points at it.
         answers = [ppl_answer(c.example.target_title, c.example.target_categories) for c in ok]
         stats = ScoreStats()
-        values = score_ppl(model.eval(), tokenizer, contexts, answers, cfg.ppl.batch_size, cfg.ppl.max_length, progress, stats)
+        # scores are stored beside the candidates: another screen, seed or threshold re-scores nothing it has seen
+        with JsonlStore(store_path(config).with_suffix(".ppl.jsonl"), PPL_KEY_FIELDS) as ppl_store:
+            values = score_ppl_cached(ppl_store, model.eval(), tokenizer, contexts, answers, cfg.ppl.batch_size,
+                                      cfg.ppl.max_length, progress, stats)
         val_idx = validation_indices(len(values), cfg.ppl.validation_size, config.seed)
         threshold = ppl_threshold([values[i] for i in val_idx], cfg.ppl.percentile, cfg.ppl.threshold)
         kept = keep_mask(values, threshold)
@@ -175,6 +179,8 @@ def render_report(stats: dict[str, Any], histogram: Path | None) -> str:
         how = "fixed" if p.get("fixed_threshold") is not None else f"p{p['percentile']:g} of {p['validation_size']} candidates"
         lines += [f"| PPL scored | {p['scored']} |", f"| PPL threshold R ({how}) | {p['threshold']:.4g} |",
                   f"| PPL non-finite | {p['non_finite']} |"]
+        if p.get("reused"):
+            lines += [f"| PPL read from the score store | {p['reused']} |"]
     lines += [f"| kept (SFT samples) | {stats['sft_samples']} |",
               f"| examples with ≥ 1 sample | {stats['examples_with_samples']} |", ""]
     if p.get("prompts_by_kept_count"):

@@ -101,3 +101,23 @@ def test_default_store_path_is_keyed_by_data_and_teacher(tmp_path):
 def test_no_examples_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="SFT split"):
         run_distillation(_config(tmp_path), [], tmp_path, teacher=CannedTeacher([]))
+
+
+def test_a_rerun_with_another_screen_reads_the_stored_ppl_scores(tmp_path, examples, tiny_lm, tokenizer):
+    """PPL scores live beside the candidates: a second run (here a new seed, which keys a new distill folder in
+    the pipeline) scores nothing again and keeps exactly what the first kept; a changed scorer setting does."""
+    config = _config(tmp_path, teacher=TeacherConfig(max_new_tokens=8, batch_size=6))
+    teacher = HFTeacher(config.distill.teacher, model=tiny_lm, tokenizer=tokenizer)
+    first = run_distillation(config, examples[:4], tmp_path / "a", teacher=teacher, scorer=(tiny_lm, tokenizer),
+                             progress=False)
+    assert first.stats["ppl"]["reused"] == 0 and first.stats["ppl"]["sequences"] == first.stats["ppl"]["scored"] > 0
+    assert store_path(config).with_suffix(".ppl.jsonl").is_file()
+    second = run_distillation(config, examples[:4], tmp_path / "b", teacher=teacher, scorer=(tiny_lm, tokenizer),
+                              progress=False)
+    assert second.stats["ppl"]["reused"] == first.stats["ppl"]["scored"] and second.stats["ppl"]["sequences"] == 0
+    assert (tmp_path / "a" / "sft_data.jsonl").read_text() == (tmp_path / "b" / "sft_data.jsonl").read_text()
+    assert "read from the score store" in second.report.read_text()
+    truncated = _config(tmp_path, teacher=config.distill.teacher, ppl=PPLFilterConfig(max_length=64))
+    third = run_distillation(truncated, examples[:4], tmp_path / "c", teacher=teacher, scorer=(tiny_lm, tokenizer),
+                             progress=False)
+    assert third.stats["ppl"]["reused"] == 0  # another max_length is another score
