@@ -71,6 +71,9 @@ class DistillConfig:
     min_cot_chars: int = 20  # shorter CoTs are rejected as empty
     # A CoT in which one word 4-gram occurs more than this many times is rejected as a loop; None = no screen.
     max_ngram_repeats: Optional[int] = None
+    # RUPR CoTs the teacher never closed (its max_new_tokens cut them off) are cut back to their last complete
+    # sentence, so SFT learns to close the think block where a thought ends; none: rejected as "truncated".
+    cut_truncated_cot: bool = False
     # A RUPR CoT matching any of these (case-insensitive regexes) refers to being given the answer: rejected.
     leakage_patterns: list[str] = field(
         default_factory=lambda: [

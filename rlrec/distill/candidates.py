@@ -121,7 +121,7 @@ def screen_candidates(
             report.missing += 1
             continue
         screened = screen(record["raw"], unit.example, config.rupr, leakage, config.min_cot_chars,
-                          config.max_ngram_repeats)
+                          config.max_ngram_repeats, cut_truncated=config.cut_truncated_cot)
         report.status[screened.status.value] += 1
         out.append(Candidate(unit.example, unit.candidate_index, screened, record))
     report.leak_patterns = Counter(leakage.hits)

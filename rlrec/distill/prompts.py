@@ -82,6 +82,7 @@ class CandidateStatus(str, enum.Enum):
     LEAK = "leak"  # RUPR CoT refers to having been given the answer
     UNPARSEABLE = "unparseable"  # w/o RUPR: no item title in the teacher's answer
     REPETITIVE = "repetitive"  # the CoT repeats a word n-gram more than distill.max_ngram_repeats times (a loop)
+    TRUNCATED = "truncated"  # distill.cut_truncated_cot: an unclosed CoT with no complete sentence to cut back to
 
 
 @dataclass(frozen=True)
@@ -110,18 +111,35 @@ def max_ngram_count(text: str, n: int) -> int:
     return max(counts.values(), default=0)
 
 
+# a sentence ends at . ! ? after a word (not "1." of a list or "4.99") and before whitespace or the end
+_SENTENCE_END = re.compile(r"(?<=[^\W\d_]|[)\]\"'%])[.!?]+(?=\s|$)")
+
+
+def cut_to_last_sentence(text: str) -> str:
+    """``text`` up to the end of its last complete sentence; "" when it has none."""
+    ends = list(_SENTENCE_END.finditer(text))
+    return text[: ends[-1].end()] if ends else ""
+
+
 def screen(
     raw: str, example: ExampleLike, rupr: bool, leakage: LeakageCheck, min_cot_chars: int,
-    max_ngram_repeats: int | None = None, ngram: int = 4,
+    max_ngram_repeats: int | None = None, ngram: int = 4, cut_truncated: bool = False,
 ) -> Screened:
     """Classify one teacher output. RUPR answers are always the true item; w/o RUPR the teacher's own answer
     (parsed with :func:`rlrec.answer.parse_answer`). The leakage check applies to RUPR only: a direct teacher
     was never given the answer, so "the answer is …" is just its conclusion. With ``max_ngram_repeats`` a CoT
     in which some word ``ngram``-gram occurs more often than that is rejected as a loop (a student trained on
-    looping CoTs loops under greedy decoding: docs/results/study)."""
+    looping CoTs loops under greedy decoding: docs/results/study). With ``cut_truncated`` a CoT the teacher
+    never closed (RUPR: no ``</think>``, no ``<answer>``; its token limit cut it off) is cut back to its last complete
+    sentence, so the SFT target closes its think block where a thought ends, not mid-word."""
     cot = extract_cot(raw)
     if rupr:
         title, categories = example.target_title, tuple(example.target_categories)
+        if cut_truncated and not _THINK_CLOSE.search(raw) and not _ANSWER_OPEN.search(raw):
+            cut = cut_to_last_sentence(cot)
+            if not cut:
+                return Screened(CandidateStatus.TRUNCATED, cot, title, categories)
+            cot = cut
     else:
         parsed = parse_answer(raw)
         if not parsed.title:

@@ -114,3 +114,23 @@ def test_the_loop_screen_rejects_a_cot_that_repeats_an_ngram_and_only_then(examp
 def test_the_loop_screen_setting_is_checked():
     with pytest.raises(ValueError, match="max_ngram_repeats"):
         DistillConfig(max_ngram_repeats=0)
+
+
+def test_a_cot_cut_off_by_the_token_limit_is_cut_back_to_its_last_sentence(examples):
+    from rlrec.distill.prompts import cut_to_last_sentence
+
+    ex, leak = examples[0], LeakageCheck([])
+    assert cut_to_last_sentence("The user buys fruit. Then dairy! They might want the") == "The user buys fruit. Then dairy!"
+    assert cut_to_last_sentence("Step 1. List the items: milk at $4.99 and") == ""  # "1." and "4.99" end nothing
+    assert cut_to_last_sentence("They buy fruit (weekly). And then") == "They buy fruit (weekly)."
+    cut_off = "The user restocks fruit every week. The next item is likely one of the"
+    screened = screen(cut_off, ex, True, leak, 10, cut_truncated=True)
+    assert (screened.status, screened.cot) == (CandidateStatus.OK, "The user restocks fruit every week.")
+    assert screened.completion().startswith("<think>The user restocks fruit every week.</think><answer>")
+    assert screen(cut_off, ex, True, leak, 10).cot == cut_off  # off by default
+    no_sentence = "Item title: Bananas; Category L1: produce; Category L2"
+    assert screen(no_sentence, ex, True, leak, 10, cut_truncated=True).status is CandidateStatus.TRUNCATED
+    closed = "<think>The user restocks fruit every week. Then the</think>"  # the teacher closed it: left alone
+    assert screen(closed, ex, True, leak, 10, cut_truncated=True).cot == "The user restocks fruit every week. Then the"
+    # the cut happens before the length screen: what is left must still be long enough
+    assert screen("Fruit. The user restocks every", ex, True, leak, 10, cut_truncated=True).status is CandidateStatus.EMPTY
