@@ -124,21 +124,29 @@ def holm(results: Sequence[PairedDiff], alpha: float = 0.05) -> list[PairedDiff]
     return [replace(r, significant=i in passed and r.excludes_zero) for i, r in enumerate(results)]
 
 
-def _diffs(a: Mapping[object, pd.DataFrame], b: Mapping[object, pd.DataFrame], metric: str) -> dict[object, np.ndarray]:
-    """Per seed present on both sides: ``a − b`` over the examples both have a value for."""
+def _diffs(a: Mapping[object, pd.DataFrame], b: Mapping[object, pd.DataFrame], metric: str,
+           where: str | None = None) -> dict[object, np.ndarray]:
+    """Per seed present on both sides: ``a − b`` over the examples both have a value for (and, with ``where``,
+    on which both sides' ``where`` column is > 0, e.g. both answered)."""
     out = {}
     for seed in sorted(set(a) & set(b), key=str):
         if metric not in a[seed] or metric not in b[seed]:
             continue
-        joined = a[seed][[metric]].join(b[seed][[metric]], how="inner", lsuffix="_a", rsuffix="_b").dropna()
+        left, right = a[seed], b[seed]
+        if where is not None:
+            if where not in left or where not in right:
+                continue
+            left, right = left[left[where] > 0], right[right[where] > 0]
+        joined = left[[metric]].join(right[[metric]], how="inner", lsuffix="_a", rsuffix="_b").dropna()
         out[seed] = (joined[f"{metric}_a"] - joined[f"{metric}_b"]).to_numpy()
     return out
 
 
-def _compare(name_a, name_b, a, b, metrics, directions, per_seed, n_resamples, confidence, seed) -> list[PairedDiff]:
+def _compare(name_a, name_b, a, b, metrics, directions, per_seed, n_resamples, confidence, seed,
+             where=None) -> list[PairedDiff]:
     results = []
     for metric in metrics:
-        diffs = _diffs(a, b, metric)
+        diffs = _diffs(a, b, metric, where)
         if not diffs:
             continue
         hib = directions.get(metric)
@@ -184,15 +192,19 @@ def compare_variants(runs: Runs, model: str, baseline: str, metrics: Sequence[st
 
 def compare_models(runs: Runs, model: str, reference: str, metrics: Sequence[str] | None = None,
                    objectives: Sequence[str] = (), n_resamples: int = 2000, confidence: float = 0.95,
-                   seed: int = 0) -> list[PairedDiff]:
+                   seed: int = 0, where: str | None = None) -> list[PairedDiff]:
     """Within every variant, the ``model`` (e.g. rl) against the ``reference`` model (e.g. sft) of the same run:
-    pooled over seeds and one row per seed (issue 15's "RL beats SFT on each of 3 seeds")."""
+    pooled over seeds and one row per seed (issue 15's "RL beats SFT on each of 3 seeds").
+
+    ``where``: only the examples on which both models' ``where`` value is > 0. With ``Answer_Non_Empty_Rate``
+    it separates "recommends better" from "answers more often" (an unanswered completion scores 0)."""
     results: list[PairedDiff] = []
     for variant in sorted(runs.table["variant"].unique()):
         a, b = _values(runs, variant, model), _values(runs, variant, reference)
         chosen = list(metrics) if metrics else default_metrics(runs, [*a.values(), *b.values()], objectives)
-        results += _compare(f"{model} ({variant})", reference, a, b, chosen, runs.directions, True,
-                            n_resamples, confidence, seed)
+        name = f"{model} ({variant})" if where is None else f"{model} ({variant}; both {where} > 0)"
+        results += _compare(name, reference, a, b, chosen, runs.directions, True, n_resamples, confidence, seed,
+                            where)
     return results
 
 

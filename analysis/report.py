@@ -49,6 +49,9 @@ def _paired_csv(results: list[PairedDiff], path: Path) -> None:
     pd.DataFrame([dataclasses.asdict(r) for r in results]).to_csv(path, index=False)
 
 
+ANSWERED = "Answer_Non_Empty_Rate"  # per-example: 1 when the completion has a non-empty answer
+
+
 def _paired_section(title: str, results: list[PairedDiff], path: Path, what: str, per_seed: bool = False) -> list[str]:
     if not results:
         return [f"## {title}", "", f"No paired comparison: {what}.", ""]
@@ -137,6 +140,12 @@ def build_report(
         md += _paired_section(f"Paired differences: {model} vs {reference_model} within each run (per seed and pooled)",
                               paired["reference"], out / f"paired_vs_{reference_model}.csv",
                               "the runs have no per-example rows (eval/<label>/completions.jsonl)", per_seed=True)
+        # "answers more often" or "recommends better"? The objectives again, on the prompts both models answered
+        answered = paired["answered"] = holm(compare_models(runs, model, reference_model, metrics=fronts.objectives, n_resamples=n_resamples,
+                                       seed=seed, where=ANSWERED))
+        md += _paired_section(f"The same objectives on the test examples both {model} and {reference_model} answered",
+                              answered, out / f"paired_vs_{reference_model}_answered.csv",
+                              f"the per-example rows have no {ANSWERED} column", per_seed=True)
     md += ["## Training curves", ""]
     md.append("![Reward weights](weights.png)" if weights_png else "No `weights/<reward>` history logged by these runs.")
     md.append("")

@@ -9,7 +9,8 @@ the group every run of a ``conf/sweep`` preset logged under (``logger.group``), 
 * ``fronts/<x>_vs_<y>`` — a scatter plot per objective pair, built on that table;
 * ``hypervolume`` — the hypervolume table, ranked, with the bootstrap CI over seeds and the per-seed t-CI;
   the summary carries ``hypervolume/<variant>`` and the reference point;
-* ``paired/variants`` and ``paired/vs_<reference>`` — the paired differences with their CIs and verdicts;
+* ``paired/variants``, ``paired/vs_<reference>`` and ``paired/vs_<reference>_answered`` (on the examples both
+  answered) — the paired differences with their CIs and verdicts;
 * ``ablation/<label>`` — the Taiji Table 3/4 numbers (long form);
 * ``plots/<name>`` — every PNG of the report folder, and ``report.md`` as a run file.
 
@@ -129,7 +130,8 @@ def log_report(
         logged["hypervolume"] = _table(ranked)
         for name, results in paired.items():
             if results:
-                key = "paired/variants" if name == "variants" else f"paired/vs_{reference_model}"
+                key = {"variants": "paired/variants", "reference": f"paired/vs_{reference_model}"}.get(
+                    name, f"paired/vs_{reference_model}_{name}")
                 logged[key] = _table(pd.DataFrame([dataclasses.asdict(r) for r in results]))
         for path in sorted(out.glob("ablation_*.csv")):
             logged[f"ablation/{path.stem.removeprefix('ablation_')}"] = _table(pd.read_csv(path))

@@ -104,3 +104,33 @@ def test_report_states_the_verdicts_in_plain_words_and_marks_table_4(paired_swee
     assert (tmp_path / "report" / "paired_vs_sft.csv").exists()
     hv = text[text.index("| Rank |"):].splitlines()
     assert "weighting=popo |" in hv[2]  # ranked first by hypervolume
+
+
+def test_both_answered_keeps_only_the_examples_both_models_answered():
+    """RL's gain over SFT can be all "answers more often" (an unanswered completion scores 0): ``where`` pairs
+    only the examples on which both sides answered. Hand-computed: examples 0 and 1 are the only common ones."""
+    from analysis.paired import _diffs
+
+    ids = pd.Index(["e0", "e1", "e2", "e3", "e4"], name="example_id")
+    rl = pd.DataFrame({"Answer_Non_Empty_Rate": [1, 1, 1, 1, 0], "Semantic_Cosine": [0.6, 0.5, 0.7, 0.9, 0.0]}, ids)
+    sft = pd.DataFrame({"Answer_Non_Empty_Rate": [1, 1, 0, 0, 1], "Semantic_Cosine": [0.4, 0.5, 0.0, 0.0, 0.8]}, ids)
+    everything = _diffs({0: rl}, {0: sft}, "Semantic_Cosine")[0]
+    assert everything == pytest.approx([0.2, 0.0, 0.7, 0.9, -0.8])
+    both = _diffs({0: rl}, {0: sft}, "Semantic_Cosine", where="Answer_Non_Empty_Rate")[0]
+    assert both == pytest.approx([0.2, 0.0])
+    assert _diffs({0: rl}, {0: sft.drop(columns="Answer_Non_Empty_Rate")}, "Semantic_Cosine",
+                  where="Answer_Non_Empty_Rate") == {}  # no such column: no comparison, not a silent full one
+
+
+def test_the_report_adds_the_both_answered_comparison(paired_sweep, tmp_path):
+    import json
+
+    for path in paired_sweep.glob("*/eval/*/completions.jsonl"):  # every model answers examples 0..39 of 60
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        for row in rows:
+            row["Answer_Non_Empty_Rate"] = float(int(row["example_id"].removeprefix("ex")) < 40)
+        path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    text = build_report(str(paired_sweep), out=tmp_path / "report", n_resamples=200).read_text()
+    assert "## The same objectives on the test examples both rl and sft answered" in text
+    answered = pd.read_csv(tmp_path / "report" / "paired_vs_sft_answered.csv")
+    assert set(answered["n_examples"][answered["seed"].isna()]) == {120}  # 40 examples x 3 seeds, pooled
