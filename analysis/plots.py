@@ -131,5 +131,6 @@ def plot_rewards(records: list[RunRecord], path: str | Path) -> Path | None:
         ax.set_title(f"reward/{reward}/mean", fontsize=9)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    if axes[0][0].get_legend_handles_labels()[0]:  # a single unnamed run has nothing to tell apart
+        axes[0][0].legend(fontsize=7)
     return _save(plt, fig, path)
